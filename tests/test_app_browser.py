@@ -1,0 +1,129 @@
+"""End-to-end test of `colorgan-app` in a real browser.
+
+Starts the app's command line as a subprocess with a tiny untrained generator, then drives Debian's
+Chromium with Playwright: upload a photo, press Colorize, and check that the result image that comes
+back has the photo's size. A screenshot is saved to $COLORGAN_TEST_ARTIFACTS (default:
+<tmp>/colorgan-test-artifacts/app.png) and its path printed (`pytest -s` shows it).
+"""
+import contextlib, io, os, socket, subprocess, sys, tempfile, time, urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get('COLORGAN_CHROMIUM', '/usr/bin/chromium'))
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync']
+ARTIFACTS = Path(os.environ.get('COLORGAN_TEST_ARTIFACTS', Path(tempfile.gettempdir())/'colorgan-test-artifacts'))
+PHOTO_SIZE = (301, 187)  # an odd size, not a multiple of the render size
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f'Chromium not found at {CHROMIUM} '
+                                '(install it with `apt-get install chromium`, or set COLORGAN_CHROMIUM)')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90):
+    "Poll `url` until it answers 200; fail with the server's log if it dies or takes too long."
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f'colorgan-app exited with code {proc.returncode}:\n{log.read_text()[-3000:]}')
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200: return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f'colorgan-app did not answer at {url} within {timeout}s:\n{log.read_text()[-3000:]}')
+
+
+@pytest.fixture(scope='module')
+def workdir():
+    with tempfile.TemporaryDirectory(prefix='colorgan-app-test-') as d:
+        yield Path(d)
+
+
+@pytest.fixture(scope='module')
+def photo(workdir) -> Path:
+    import skimage
+    from PIL import Image
+    path = workdir/'coffee.png'
+    Image.fromarray(skimage.data.coffee()).resize(PHOTO_SIZE).save(path)
+    return path
+
+
+@contextlib.contextmanager
+def _serve(model: Path, log: Path):
+    "Start `colorgan-app --model model` on a free port; yields its URL, and stops it afterwards."
+    port = _free_port()
+    cmd = [sys.executable, '-c', 'from colorgan.app import app_cli; app_cli()',
+           '--model', str(model), '--port', str(port), '--size', '64', '--device', 'cpu']
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost')
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        _wait_until_up(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try: proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill(); proc.wait()
+
+
+@pytest.fixture(scope='module')
+def server(workdir):
+    "The real `colorgan-app` with a saved untrained generator; yields its URL."
+    import torch
+    from colorgan.model import build_generator, save_generator
+    torch.manual_seed(0)
+    model = save_generator(build_generator(pretrained=None), workdir/'generator.safetensors')
+    with _serve(model, workdir/'server.log') as url:
+        yield url
+
+
+def test_starts_without_a_model(workdir):
+    "With a missing model file the app still starts, and its page says how to get a model."
+    with _serve(workdir/'missing.safetensors', workdir/'no-model.log') as url:
+        with urllib.request.urlopen(url + 'config', timeout=10) as r:
+            config = r.read().decode()
+        assert 'missing.safetensors' in config and 'does not exist' in config
+        assert 'colorgan-train --data sample' in config and 'colorgan-app --model path/to/generator.safetensors' in config
+
+
+def test_upload_colorize_download(server, photo):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright, expect
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS/'app.png'
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={'width': 1280, 'height': 900})
+            page.set_default_timeout(30_000)
+            page.goto(server)
+            expect(page.locator('#model-status')).to_contain_text('Model:')
+            page.locator('#input-image input[type=file]').set_input_files(str(photo))
+            expect(page.locator('#input-image img')).to_be_visible()
+            page.locator('#colorize-button').click()
+
+            result = page.locator('#result-image img')
+            expect(result).to_be_visible()
+            expect(page.locator('#before-after img')).to_have_count(2)
+            src = result.get_attribute('src')
+            assert src, 'the result image has no src'
+            data = page.request.get(src if src.startswith('http') else server.rstrip('/') + '/' + src.lstrip('/')).body()
+            image = Image.open(io.BytesIO(data))
+            assert image.format == 'PNG', image.format
+            assert image.size == PHOTO_SIZE, f'result is {image.size}, the upload was {PHOTO_SIZE}'
+            assert image.mode == 'RGB'
+            page.wait_for_timeout(300)  # let the slider's images paint before the screenshot
+            page.screenshot(path=str(shot), full_page=True)
+            print(f'\nscreenshot: {shot}')
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 10_000
