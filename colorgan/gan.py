@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/gan.html.md"""
 # %% auto #0
 __all__ = ['GAN_LOSS_NAMES', 'ConditionalGANTrainer', 'gan_learner', 'SampleGridSaver', 'LossHistory', 'plot_losses']
 
-# %% ../nbs/04_gan.ipynb #7281998f
+# %% ../nbs/04_gan.ipynb #c7d4869c
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -21,14 +21,14 @@ from .model import PatchDiscriminator, init_weights
 from .data import show_colorizations
 from .pretrain import check_finite, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
 
-# %% ../nbs/04_gan.ipynb #d77a69d1
+# %% ../nbs/04_gan.ipynb #da7330db
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
 
 def _bce(logits, real:bool):
     "Binary cross-entropy of patch logits against all-real or all-fake targets."
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), float(real)))
 
-# %% ../nbs/04_gan.ipynb #598514f1
+# %% ../nbs/04_gan.ipynb #5631796f
 class ConditionalGANTrainer(Callback):
     "Train a PatchGAN discriminator beside the Learner's generator: a D step after each prediction, GAN + λ·L1 for G."
     order = 5  # inside MixedPrecision's autocast (order 10), which closes after the loss
@@ -43,7 +43,9 @@ class ConditionalGANTrainer(Callback):
         self.discriminator.to(self.dls.device)
         if hasattr(self.learn, 'channels_last'): self.discriminator.to(memory_format=torch.channels_last)
         if num_distrib() > 1 and not isinstance(self.discriminator, nn.parallel.DistributedDataParallel):
-            self.discriminator = nn.parallel.DistributedDataParallel(nn.SyncBatchNorm.convert_sync_batchnorm(self.discriminator))
+            d = self.discriminator
+            if self.dls.device.type == 'cuda': d = nn.SyncBatchNorm.convert_sync_batchnorm(d)  # SyncBatchNorm needs GPUs
+            self.discriminator = nn.parallel.DistributedDataParallel(d)
         if self.d_opt is None:
             self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas, fused=True)
 
@@ -81,7 +83,7 @@ class ConditionalGANTrainer(Callback):
 
     def epoch_mean(self, name): return self.sums[name] / max(self.n, 1)
 
-# %% ../nbs/04_gan.ipynb #c0bf6c3a
+# %% ../nbs/04_gan.ipynb #f17f67b2
 def gan_learner(dls,                       # DataLoaders of (L, ab) batches, from `get_dls`
                 generator:nn.Module,       # the (pretrained) generator
                 discriminator:nn.Module=None, # a PatchGAN; a new `PatchDiscriminator` with N(0, 0.02) init if None
@@ -100,7 +102,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 
-# %% ../nbs/04_gan.ipynb #6eef691b
+# %% ../nbs/04_gan.ipynb #54305181
 class SampleGridSaver(Callback):
     "Save a grid of grayscale / prediction / truth for a fixed validation batch at the end of every epoch."
     order = 60
@@ -120,7 +122,7 @@ class SampleGridSaver(Callback):
         fig.savefig(self.folder/f'{self.prefix}_{self.epoch+1:03d}.png', dpi=80)
         plt.close(fig)
 
-# %% ../nbs/04_gan.ipynb #8090ae3b
+# %% ../nbs/04_gan.ipynb #4ce62080
 class LossHistory(Callback):
     "Append one row of losses per finished epoch to `history`: stage, epoch, train and valid L1, and the GAN losses."
     order = 65  # after the Recorder has the validation loss
@@ -137,7 +139,7 @@ class LossHistory(Callback):
         row.update({name: gan.epoch_mean(name) for name in GAN_LOSS_NAMES} if gan else {'g_l1': row['train_loss']})
         self.history.append(row)
 
-# %% ../nbs/04_gan.ipynb #0eb3b0ad
+# %% ../nbs/04_gan.ipynb #ddad3bbf
 def plot_losses(history, # rows as `LossHistory` writes them, e.g. a losses.csv read into a DataFrame
                ):
     "Plot the training losses of a run per epoch: pretraining L1, then the GAN's parts."
@@ -152,7 +154,8 @@ def plot_losses(history, # rows as `LossHistory` writes them, e.g. a losses.csv 
     axs[0].set_title('L1 on ab'); axs[0].set_xlabel('epoch'); axs[0].legend()
     gan = df[df.stage == 'gan']
     for name in GAN_LOSS_NAMES[:3]:
-        if name in gan: axs[1].plot(range(len(df) - len(gan) + 1, len(df) + 1), gan[name], marker='.', label=name)
-    axs[1].set_title('GAN losses'); axs[1].set_xlabel('epoch'); axs[1].legend()
+        if len(gan): axs[1].plot(range(len(df) - len(gan) + 1, len(df) + 1), gan[name], marker='.', label=name)
+    axs[1].set_title('GAN losses' if len(gan) else 'GAN losses (no GAN epochs yet)'); axs[1].set_xlabel('epoch')
+    if len(gan): axs[1].legend()
     fig.tight_layout()
     return fig

@@ -15,9 +15,7 @@ from pathlib import Path
 import torch, torchvision
 from torch import nn
 import torch.nn.functional as F
-with warnings.catch_warnings():  # fastai.layers still calls the deprecated torch.jit.script at import
-    warnings.simplefilter('ignore', FutureWarning)
-    from fastai.layers import BatchNorm, ConvLayer, PixelShuffle_ICNR, ResBlock
+from fastai.layers import BatchNorm, ConvLayer, PixelShuffle_ICNR, ResBlock
 from fastai.torch_core import apply_init
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
