@@ -9,14 +9,14 @@ __all__ = ['split_alpha', 'letterbox', 'fit_gamut', 'colorize_images', 'colorize
            'colorize_files', 'colorize_cli', 'export_onnx', 'OnnxColorizer']
 
 # %% ../nbs/06_inference.ipynb #80457b62
-import argparse, contextlib, os, secrets, sys, warnings
+import argparse, contextlib, sys, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastprogress.fastprogress import progress_bar
 from .color import rgb_to_lab, lab_to_rgb, L_SCALE, AB_SCALE, _D65_WHITE, _RGB_FROM_XYZ
-from .data import ImageReadError, find_images, to_rgb
+from .data import ImageReadError, find_images, to_rgb, write_atomically
 from .model import load_generator
 
 # %% ../nbs/06_inference.ipynb #5125c718
@@ -185,20 +185,6 @@ def _plan(paths, out_dir):
     clash = {s for s in stems if stems.count(s) > 1}  # photo.jpg and photo.png -> photo.jpg.png and photo.png.png
     return [(src, rel.with_name(rel.name + '.png') if s in clash else s) for (src, rel), s in zip(unique, stems)], failed
 
-def _temp_next_to(path:Path) -> Path:
-    "A fresh hidden temporary name in `path`'s folder (created with the usual permissions, unlike `mkstemp`'s 0600)."
-    return path.with_name(f'.{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp')
-
-def _save_atomic(img, path):
-    "Write `img` as PNG to `path` via a temporary file in the same folder."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_next_to(path)
-    try:
-        with open(tmp, 'xb') as f: img.save(f, format='PNG')
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True); raise
-
 # %% ../nbs/06_inference.ipynb #11922402
 def colorize_files(paths:list,           # image files and/or folders (searched recursively)
                    generator,            # a generator (`load_generator`) or an `OnnxColorizer`
@@ -231,7 +217,7 @@ def colorize_files(paths:list,           # image files and/or folders (searched 
                 except Exception as e: outs.append(None); summary.failed.append((src, f'colorizing failed: {e}'))
         for out, (src, dst) in zip(outs, targets):
             if out is None: continue
-            try: _save_atomic(out, dst); summary.written.append(dst)
+            try: write_atomically(dst, lambda tmp: out.save(tmp, format='PNG')); summary.written.append(dst)
             except OSError as e: summary.failed.append((src, f'cannot write {dst}: {e}'))
     return summary
 
@@ -274,14 +260,10 @@ def export_onnx(generator:nn.Module, # a generator, e.g. from `load_generator`
                ) -> Path:            # the path written
     "Export `generator` to ONNX with dynamic batch, height and width (multiples of 32)."
     from torch.export import Dim
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     device = _pick_device(generator, None)
     x = torch.zeros(1, 1, 64, 64, device=device)
-    tmp = _temp_next_to(path)
     names = dict(input_names=['L'], output_names=['ab'])
-    was_training = generator.training
-    generator.eval()
-    try:
+    def export(tmp):
         try:
             h, w = Dim('h32', min=1, max=1024), Dim('w32', min=1, max=1024)
             torch.onnx.export(generator, (x,), tmp, dynamo=True, external_data=False, opset_version=opset, verbose=False,
@@ -290,11 +272,10 @@ def export_onnx(generator:nn.Module, # a generator, e.g. from `load_generator`
             warnings.warn(f'the torch.export ONNX exporter failed ({type(e).__name__}: {e}); using the TorchScript exporter')
             axes = {0: 'batch', 2: 'height', 3: 'width'}
             torch.onnx.export(generator, (x,), tmp, dynamo=False, opset_version=opset, dynamic_axes={'L': axes, 'ab': axes}, **names)
-        os.replace(tmp, path)
-    finally:
-        generator.train(was_training)
-        tmp.unlink(missing_ok=True)
-    return path
+    was_training = generator.training
+    generator.eval()
+    try: return write_atomically(path, export)
+    finally: generator.train(was_training)
 
 # %% ../nbs/06_inference.ipynb #87065adf
 class OnnxColorizer:

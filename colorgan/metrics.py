@@ -9,13 +9,13 @@ __all__ = ['FID_NOTE', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'gr
            'evaluate', 'comparison_figure', 'markdown_table', 'eval_cli']
 
 # %% ../nbs/07_metrics.ipynb #062d9250
-import argparse, os, tempfile, time, warnings
+import argparse, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, matplotlib.pyplot as plt
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from .color import rgb_to_lab, lab_to_rgb
-from .data import find_images, open_image, resolve_data, ImageReadError
+from .data import find_images, open_image, resolve_data, write_atomically, ImageReadError
 from .inference import colorize_images
 from .model import load_generator
 
@@ -173,14 +173,6 @@ def markdown_table(df:pd.DataFrame, # a metrics table from `evaluate`
         lines.append('| ' + ' | '.join([str(name)] + [format(v, floatfmt) for v in row]) + ' |')
     return '\n'.join(lines)
 
-def _write_atomic(path:Path, write):
-    "Call `write(tmp_path)` then move the finished file to `path`, so `path` is never half written."
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=path.suffix)
-    os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-
 # %% ../nbs/07_metrics.ipynb #9ed0dfa2
 FID_NOTE = 'FID: skipped (it needs Inception-v3 weights, which are not available offline).'
 
@@ -208,10 +200,10 @@ def eval_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(df)
     summary = f"{df.attrs['n_images']} photos from {folder}, render size {a.size}, model {a.model}"
-    _write_atomic(out/'metrics.csv', lambda f: df.to_csv(f))
-    _write_atomic(out/'metrics.md', lambda f: Path(f).write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))
+    write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp))
+    write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))
     fig = comparison_figure(generator, folder, n=a.show, render_size=a.size, device=device)
-    _write_atomic(out/'comparison.png', lambda f: fig.savefig(f, dpi=100, format='png'))
+    write_atomically(out/'comparison.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png'))
     plt.close(fig)
     print(f'{summary}\n\n{table}\n\n{FID_NOTE}\nwrote {out/"metrics.csv"}, {out/"metrics.md"} and {out/"comparison.png"}')
     return df

@@ -9,7 +9,7 @@ __all__ = ['resnet18_encoder', 'UnetBlock', 'UnetGenerator', 'EncoderWeightsUnav
            'build_generator', 'init_weights', 'PatchDiscriminator', 'save_generator', 'load_generator']
 
 # %% ../nbs/02_model.ipynb #16ba861a
-import json, os, tempfile, warnings
+import json, os, warnings
 from collections import OrderedDict
 from pathlib import Path
 import torch, torchvision
@@ -19,6 +19,7 @@ from fastai.layers import BatchNorm, ConvLayer, PixelShuffle_ICNR, ResBlock
 from fastai.torch_core import apply_init
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+from .data import write_atomically
 from . import __version__
 
 # %% ../nbs/02_model.ipynb #4f1c6aa6
@@ -218,16 +219,7 @@ def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped b
     metadata = {'colorgan_config': json.dumps(generator.config), 'colorgan_version': __version__,
                 **{k: str(v) for k, v in facts.items()}}
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 # %% ../nbs/02_model.ipynb #d92c366c
 def _read_config(path:Path) -> tuple: # (config dict, facts dict)
