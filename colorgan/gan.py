@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/gan.html.md"""
 # %% auto #0
 __all__ = ['GAN_LOSS_NAMES', 'ConditionalGANTrainer', 'gan_learner', 'SampleGridSaver', 'LossHistory', 'plot_losses']
 
-# %% ../nbs/04_gan.ipynb #c7d4869c
+# %% ../nbs/04_gan.ipynb #7d674d4f
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -18,17 +18,17 @@ from fastai.learner import Learner, ValueMetric
 from fastai.callback.core import Callback
 from fastai.torch_core import num_distrib, rank_distrib
 from .model import PatchDiscriminator, init_weights
-from .data import show_colorizations
+from .data import show_colorizations, write_atomically
 from .pretrain import check_finite, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
 
-# %% ../nbs/04_gan.ipynb #da7330db
+# %% ../nbs/04_gan.ipynb #733cbe40
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
 
 def _bce(logits, real:bool):
     "Binary cross-entropy of patch logits against all-real or all-fake targets."
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), float(real)))
 
-# %% ../nbs/04_gan.ipynb #5631796f
+# %% ../nbs/04_gan.ipynb #c0bbf757
 class ConditionalGANTrainer(Callback):
     "Train a PatchGAN discriminator beside the Learner's generator: a D step after each prediction, GAN + λ·L1 for G."
     order = 5  # inside MixedPrecision's autocast (order 10), which closes after the loss
@@ -83,7 +83,7 @@ class ConditionalGANTrainer(Callback):
 
     def epoch_mean(self, name): return self.sums[name] / max(self.n, 1)
 
-# %% ../nbs/04_gan.ipynb #f17f67b2
+# %% ../nbs/04_gan.ipynb #1b6d6ea6
 def gan_learner(dls,                       # DataLoaders of (L, ab) batches, from `get_dls`
                 generator:nn.Module,       # the (pretrained) generator
                 discriminator:nn.Module=None, # a PatchGAN; a new `PatchDiscriminator` with N(0, 0.02) init if None
@@ -102,7 +102,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 
-# %% ../nbs/04_gan.ipynb #54305181
+# %% ../nbs/04_gan.ipynb #6e091bcb
 class SampleGridSaver(Callback):
     "Save a grid of grayscale / prediction / truth for a fixed validation batch at the end of every epoch."
     order = 60
@@ -118,11 +118,10 @@ class SampleGridSaver(Callback):
         generator = getattr(self.model, 'module', self.model)  # unwrap DistributedDataParallel
         fig = show_colorizations(L, {'prediction': predict_ab(generator, L), 'truth': ab}, max_n=self.max_n)
         fig.suptitle(f'{self.prefix} epoch {self.epoch+1}')
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fig.savefig(self.folder/f'{self.prefix}_{self.epoch+1:03d}.png', dpi=80)
+        write_atomically(self.folder/f'{self.prefix}_{self.epoch+1:03d}.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
         plt.close(fig)
 
-# %% ../nbs/04_gan.ipynb #4ce62080
+# %% ../nbs/04_gan.ipynb #b6d92c32
 class LossHistory(Callback):
     "Append one row of losses per finished epoch to `history`: stage, epoch, train and valid L1, and the GAN losses."
     order = 65  # after the Recorder has the validation loss
@@ -139,7 +138,7 @@ class LossHistory(Callback):
         row.update({name: gan.epoch_mean(name) for name in GAN_LOSS_NAMES} if gan else {'g_l1': row['train_loss']})
         self.history.append(row)
 
-# %% ../nbs/04_gan.ipynb #ddad3bbf
+# %% ../nbs/04_gan.ipynb #336d62c7
 def plot_losses(history, # rows as `LossHistory` writes them, e.g. a losses.csv read into a DataFrame
                ):
     "Plot the training losses of a run per epoch: pretraining L1, then the GAN's parts."

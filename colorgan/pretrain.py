@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/pretrain.html.md"""
 __all__ = ['use_fast_precision', 'fused_adam', 'NonFiniteLossError', 'check_finite', 'StopOnNonFiniteLoss', 'ResumeAt',
            'pretrain_learner', 'predict_ab', 'show_results']
 
-# %% ../nbs/03_pretrain.ipynb #2e225049
+# %% ../nbs/03_pretrain.ipynb #6ab3fd32
 import math, torch
 from torch import nn
 from fastai.learner import Learner
@@ -20,22 +20,22 @@ from fastai.callback.channelslast import ChannelsLast
 from .model import build_generator
 from .data import show_colorizations
 
-# %% ../nbs/03_pretrain.ipynb #a6472e09
+# %% ../nbs/03_pretrain.ipynb #e507ddf0
 def use_fast_precision(learn:Learner, # the Learner to speed up
                       ) -> Learner:    # the same Learner, with callbacks added on a bf16-capable GPU
     "Add bf16 mixed precision and channels-last to `learn` when it trains on a GPU that supports bf16."
-    if learn.dls.device.type == 'cuda' and torch.cuda.is_bf16_supported():
+    if torch.device(learn.dls.device).type == 'cuda' and torch.cuda.is_bf16_supported():
         learn.add_cbs([ChannelsLast(), MixedPrecision(amp_mode='bf16')])
     return learn
 
-# %% ../nbs/03_pretrain.ipynb #cb722b75
+# %% ../nbs/03_pretrain.ipynb #073d4557
 def fused_adam(params,   # the parameters (or parameter groups) to optimize
                **kwargs, # passed on to `torch.optim.Adam`, e.g. `betas`
               ) -> OptimWrapper:
     "PyTorch's fused Adam, wrapped for fastai so that one-cycle and other schedules drive it."
     return OptimWrapper(params, torch.optim.Adam, fused=True, **kwargs)
 
-# %% ../nbs/03_pretrain.ipynb #3b140011
+# %% ../nbs/03_pretrain.ipynb #f06e1fc5
 class NonFiniteLossError(RuntimeError):
     "A training loss became NaN or infinite; the run stops and keeps its last good checkpoint."
 
@@ -56,7 +56,7 @@ class StopOnNonFiniteLoss(Callback):
     def after_loss(self):
         if self.training: check_finite(self.learn, 'training', self.loss)
 
-# %% ../nbs/03_pretrain.ipynb #815bff4c
+# %% ../nbs/03_pretrain.ipynb #55f30a72
 class ResumeAt(Callback):
     "Start `fit` at epoch `start_epoch` of an unfinished run, so schedules and epoch numbers carry on where it stopped."
     order = -20  # before TrainEvalCallback derives pct_train from the epoch
@@ -68,7 +68,7 @@ class ResumeAt(Callback):
         self.learn.epoch += self.start_epoch
         if self.epoch >= self.n_epoch: raise CancelFitException()
 
-# %% ../nbs/03_pretrain.ipynb #01a5d607
+# %% ../nbs/03_pretrain.ipynb #429a50fb
 def pretrain_learner(dls,                  # DataLoaders of (L, ab) batches, from `get_dls`
                      generator:nn.Module=None, # the generator to train; a new one from `build_generator` if None
                      pretrained='auto',    # encoder weights for a new generator (see `build_generator`)
@@ -81,7 +81,7 @@ def pretrain_learner(dls,                  # DataLoaders of (L, ab) batches, fro
     learn.add_cb(StopOnNonFiniteLoss())
     return use_fast_precision(learn)
 
-# %% ../nbs/03_pretrain.ipynb #86425780
+# %% ../nbs/03_pretrain.ipynb #1b77d395
 @torch.no_grad()
 def predict_ab(generator:nn.Module, # a generator (any mode; it is put in eval mode and back)
                L:torch.Tensor,      # (N,1,H,W) scaled L on the generator's device
@@ -92,7 +92,7 @@ def predict_ab(generator:nn.Module, # a generator (any mode; it is put in eval m
     try: return generator(L).float()
     finally: generator.train(was_training)
 
-# %% ../nbs/03_pretrain.ipynb #b21e4890
+# %% ../nbs/03_pretrain.ipynb #e4c48e11
 def show_results(learn:Learner, # a Learner whose model is the generator
                  max_n:int=6,   # how many photos to show
                  dl=None,       # where the batch comes from; the validation DataLoader by default
