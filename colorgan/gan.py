@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/gan.html.md"""
 # %% auto #0
 __all__ = ['GAN_LOSS_NAMES', 'ConditionalGANTrainer', 'gan_learner', 'SampleGridSaver', 'LossHistory', 'plot_losses']
 
-# %% ../nbs/04_gan.ipynb #7d674d4f
+# %% ../nbs/04_gan.ipynb #94ce4a3e
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -19,16 +19,16 @@ from fastai.callback.core import Callback
 from fastai.torch_core import num_distrib, rank_distrib
 from .model import PatchDiscriminator, init_weights
 from .data import show_colorizations, write_atomically
-from .pretrain import check_finite, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
+from .pretrain import check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
 
-# %% ../nbs/04_gan.ipynb #733cbe40
+# %% ../nbs/04_gan.ipynb #2d5247da
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
 
 def _bce(logits, real:bool):
     "Binary cross-entropy of patch logits against all-real or all-fake targets."
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), float(real)))
 
-# %% ../nbs/04_gan.ipynb #c0bbf757
+# %% ../nbs/04_gan.ipynb #63ad0057
 class ConditionalGANTrainer(Callback):
     "Train a PatchGAN discriminator beside the Learner's generator: a D step after each prediction, GAN + λ·L1 for G."
     order = 5  # inside MixedPrecision's autocast (order 10), which closes after the loss
@@ -83,17 +83,19 @@ class ConditionalGANTrainer(Callback):
 
     def epoch_mean(self, name): return self.sums[name] / max(self.n, 1)
 
-# %% ../nbs/04_gan.ipynb #1b6d6ea6
+# %% ../nbs/04_gan.ipynb #8c7f3ca2
 def gan_learner(dls,                       # DataLoaders of (L, ab) batches, from `get_dls`
                 generator:nn.Module,       # the (pretrained) generator
                 discriminator:nn.Module=None, # a PatchGAN; a new `PatchDiscriminator` with N(0, 0.02) init if None
                 lr:float=2e-4,             # learning rate of both nets
                 betas=(0.5, 0.999),        # Adam betas of both nets
                 lambda_l1:float=100.,      # weight of L1 in the generator's loss
+                compile:bool=False,        # `torch.compile` both nets (worth it for long GPU runs)
                 **kwargs,                  # passed on to `Learner`
                ) -> Learner:
     "A fastai Learner that trains `generator` adversarially against a PatchGAN discriminator."
     if discriminator is None: discriminator = init_weights(PatchDiscriminator())
+    if compile: compile_model(generator), compile_model(discriminator)
     trainer = ConditionalGANTrainer(discriminator, lr, betas, lambda_l1)
     metrics = [ValueMetric(partial(trainer.epoch_mean, name), name) for name in GAN_LOSS_NAMES]
     learn = Learner(dls, generator.to(dls.device), loss_func=nn.L1Loss(), lr=lr, wd=0., metrics=metrics,
@@ -102,7 +104,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 
-# %% ../nbs/04_gan.ipynb #6e091bcb
+# %% ../nbs/04_gan.ipynb #4b76a1ce
 class SampleGridSaver(Callback):
     "Save a grid of grayscale / prediction / truth for a fixed validation batch at the end of every epoch."
     order = 60
@@ -121,7 +123,7 @@ class SampleGridSaver(Callback):
         write_atomically(self.folder/f'{self.prefix}_{self.epoch+1:03d}.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
         plt.close(fig)
 
-# %% ../nbs/04_gan.ipynb #b6d92c32
+# %% ../nbs/04_gan.ipynb #8436e9b6
 class LossHistory(Callback):
     "Append one row of losses per finished epoch to `history`: stage, epoch, train and valid L1, and the GAN losses."
     order = 65  # after the Recorder has the validation loss
@@ -138,7 +140,7 @@ class LossHistory(Callback):
         row.update({name: gan.epoch_mean(name) for name in GAN_LOSS_NAMES} if gan else {'g_l1': row['train_loss']})
         self.history.append(row)
 
-# %% ../nbs/04_gan.ipynb #336d62c7
+# %% ../nbs/04_gan.ipynb #e7242378
 def plot_losses(history, # rows as `LossHistory` writes them, e.g. a losses.csv read into a DataFrame
                ):
     "Plot the training losses of a run per epoch: pretraining L1, then the GAN's parts."

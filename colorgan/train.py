@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/train.html.md"""
 __all__ = ['rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'write_losses',
            'DataParallelTrainer', 'data_parallel', 'TrainingError', 'check_args', 'train', 'train_cli']
 
-# %% ../nbs/05_train.ipynb #3df588cf
+# %% ../nbs/05_train.ipynb #ecb50ddc
 import json, random, sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +26,7 @@ from .model import PatchDiscriminator, build_generator, init_weights, save_gener
 from .pretrain import ResumeAt, pretrain_learner
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
-# %% ../nbs/05_train.ipynb #ea4ec843
+# %% ../nbs/05_train.ipynb #4a390a63
 def _plain(x):
     "`x` with NumPy scalars and arrays turned into Python numbers and tensors, so `weights_only` loading accepts it."
     if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
@@ -35,7 +35,7 @@ def _plain(x):
     if isinstance(x, np.generic): return x.item()
     return x
 
-# %% ../nbs/05_train.ipynb #af4e06d6
+# %% ../nbs/05_train.ipynb #dc3f1412
 def rng_state() -> dict:
     "The states of Python's, NumPy's and torch's random generators, as tensors and numbers."
     version, mt, gauss = random.getstate()
@@ -53,7 +53,7 @@ def set_rng_state(state:dict, # as returned by `rng_state`
     torch.set_rng_state(state['torch'])
     if state['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
 
-# %% ../nbs/05_train.ipynb #c1084ac9
+# %% ../nbs/05_train.ipynb #c4fc24e3
 def save_checkpoint(path:Path, # e.g. OUT/checkpoint.pt
                     state:dict, # tensors, numbers, strings, and lists and dicts of them
                    ) -> Path:
@@ -64,7 +64,7 @@ def load_checkpoint(path:Path) -> dict:
     "Load a training checkpoint without running any pickled code."
     return torch.load(path, map_location='cpu', weights_only=True)
 
-# %% ../nbs/05_train.ipynb #9b21b05c
+# %% ../nbs/05_train.ipynb #03977bbd
 def _unwrapped(model): return getattr(model, 'module', model)  # DistributedDataParallel keeps the real model in .module
 
 class Checkpointer(Callback):
@@ -97,7 +97,7 @@ def write_losses(out:Path, # the run's output folder
     write_atomically(out/'losses.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
     plt.close(fig)
 
-# %% ../nbs/05_train.ipynb #192d1c2e
+# %% ../nbs/05_train.ipynb #0054e3c1
 class _GlooDistributedDL(DistributedDL):
     "fastai's `DistributedDL`, broadcasting the batch order on the CPU when the process group is gloo (fastai assumes nccl)."
     def _broadcast(self, t, rank):
@@ -110,7 +110,7 @@ class DataParallelTrainer(DistributedTrainer):
     "fastai's `DistributedTrainer` (Accelerate + DDP), which also runs CPU processes with gloo."
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else _GlooDistributedDL(dl, device=self.learn.model.device)
 
-# %% ../nbs/05_train.ipynb #113bae93
+# %% ../nbs/05_train.ipynb #ed3f03e6
 @contextmanager
 def data_parallel(learn):  # a Learner about to `fit`
     "Train `learn` data-parallel when the process was started by torchrun or accelerate launch; otherwise change nothing."
@@ -124,7 +124,7 @@ def data_parallel(learn):  # a Learner about to `fit`
     try: yield learn
     finally: learn.remove_cb(trainer)
 
-# %% ../nbs/05_train.ipynb #1229f240
+# %% ../nbs/05_train.ipynb #46ded57a
 class TrainingError(ValueError):
     "A bad training argument; the message says which and what to do."
 
@@ -141,7 +141,7 @@ def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, 
     if n < 2: raise TrainingError(f"{data}: found {n} image(s), need at least 2 (one to train on, one to validate)")
     return folder
 
-# %% ../nbs/05_train.ipynb #8a57c2b9
+# %% ../nbs/05_train.ipynb #9ec5b435
 def _resume_state(out:Path, run:dict):
     "The checkpoint in `out` if it belongs to the same run, else None; refuse to mix two different runs."
     path = out/'checkpoint.pt'
@@ -153,7 +153,7 @@ def _resume_state(out:Path, run:dict):
                             "Use another --out, or delete the checkpoint to start again.")
     return state
 
-# %% ../nbs/05_train.ipynb #e4b01732
+# %% ../nbs/05_train.ipynb #719e3463
 def train(data:str='sample',       # a folder of colour photos, 'sample', or 'kaggle:OWNER/NAME'
           out:str='colorgan-run',  # output folder
           size:int=256,            # training size in pixels, a multiple of 32
@@ -168,6 +168,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           valid_pct:float=0.1,     # share of photos held out for validation
           num_workers:int=None,    # DataLoader workers; fastai's default if None
           device=None,             # 'cpu', 'cuda', ...; the best available if None
+          compile:bool=False,      # `torch.compile` the networks (worth it for long GPU runs)
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
     folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained)
@@ -189,14 +190,14 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
                                Checkpointer(out, run, history, stage, done)]
 
     if done['pretrain'] < pretrain_epochs:
-        learn = pretrain_learner(dls, generator)
+        learn = pretrain_learner(dls, generator, compile=compile)
         learn.create_opt()
         if state and done['gan'] == 0 and done['pretrain']: learn.opt.load_state_dict(state['generator_opt'])
         with data_parallel(learn): learn.fit_one_cycle(pretrain_epochs, pretrain_lr, cbs=stage_cbs('pretrain'))
 
     if done['gan'] < gan_epochs:
         discriminator = init_weights(PatchDiscriminator())
-        learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1)
+        learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1, compile=compile)
         learn.create_opt()
         if state and done['gan']:
             discriminator.load_state_dict(state['discriminator'])
@@ -213,7 +214,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
                        colorgan_version=colorgan.__version__, trained_at=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     return path
 
-# %% ../nbs/05_train.ipynb #735378a9
+# %% ../nbs/05_train.ipynb #da70a088
 @call_parse
 def train_cli(data:str='sample',      # a folder of colour photos, `sample`, or `kaggle:OWNER/NAME`
               out:str='colorgan-run', # output folder; a checkpoint there is resumed
@@ -229,10 +230,11 @@ def train_cli(data:str='sample',      # a folder of colour photos, `sample`, or 
               valid_pct:float=0.1,    # share of photos held out for validation
               workers:int=None,       # DataLoader worker processes
               device:str=None,        # cpu, cuda, cuda:1, ...; the best available by default
+              compile:bool=False,     # torch.compile the networks (worth it for long GPU runs)
              ):
     "Train a colorgan generator: L1 pretraining, then GAN training; resumable."
     try:
         path = train(data, out, size, bs, pretrain_epochs, gan_epochs, pretrain_lr, gan_lr, lambda_l1,
-                     None if pretrained.lower() == 'none' else pretrained, seed, valid_pct, workers, device)
+                     None if pretrained.lower() == 'none' else pretrained, seed, valid_pct, workers, device, compile)
     except TrainingError as e: sys.exit(f"colorgan-train: error: {e}")
     if not rank_distrib(): print(f"Saved {path}")
