@@ -10,7 +10,7 @@ __all__ = ['IMAGE_EXTENSIONS', 'DEFAULT_KAGGLE_DATASET', 'find_images', 'ImageRe
            'split_files', 'lab_to_image_batch', 'show_colorizations', 'get_dls']
 
 # %% ../nbs/01_data.ipynb #d9e00b0d
-import contextlib, hashlib, io, json, os, secrets, sys, warnings, zipfile
+import contextlib, hashlib, io, json, os, random, secrets, sys, warnings, zipfile
 from pathlib import Path
 import numpy as np, torch, matplotlib.pyplot as plt
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,6 +21,8 @@ from fastai.torch_core import default_device, to_device
 from fastai.vision.core import PILImage
 from fastai.vision.augment import Resize, ResizeMethod, FlipItem
 from fasttransform.cast import explode_types
+from torchvision.io import decode_jpeg, ImageReadMode
+from torchvision.transforms.v2 import functional as TF
 from .color import rgb_to_lab, normalize_lab, denormalize_lab, lab_to_rgb
 
 # %% ../nbs/01_data.ipynb #7d3ef480
@@ -73,14 +75,14 @@ def to_rgb(img:Image.Image, # a Pillow image of any mode
     return img.convert('RGB')
 
 # %% ../nbs/01_data.ipynb #85773d13
-def _open_image(path, min_size=None):
-    "`open_image`; with `min_size`, JPEGs are decoded at the smallest scale whose sides are still at least `min_size`."
+def _open_image(path, min_size=None, fp=None):
+    "`open_image`; `min_size` lets JPEGs decode at a reduced scale with sides of at least `min_size`; `fp`: the bytes, if read already."
     too_big = (f'more pixels than Pillow allows (PIL.Image.MAX_IMAGE_PIXELS = {Image.MAX_IMAGE_PIXELS}), '
                'which guards against decompression bombs; raise that limit if you trust this file')
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(path if fp is None else fp) as img:
                 if Image.MAX_IMAGE_PIXELS and img.width * img.height > Image.MAX_IMAGE_PIXELS:
                     raise ImageReadError(path, f'{img.width}x{img.height} is {too_big}')
                 if min_size: img.draft(None, (min_size, min_size))
@@ -365,17 +367,141 @@ def get_dls(source, # 'sample', 'kaggle:OWNER/NAME', a folder, or a list of imag
             seed:int=42,          # seed of the train/valid split
             num_workers:int=None, # decoding worker processes; default: the CPU count, up to 8
             device=None,          # where batches go and become (L, ab); default: the GPU if there is one
+            decode_on_device:bool=False, # workers only read JPEGs' bytes; `device` decodes, crops and flips them (for few CPU cores)
            ) -> DataLoaders:      # batches (L, ab) of plain float32 tensors on `device`, both scaled to [-1, 1]
-    "fastai DataLoaders of (L, ab) batches: files are decoded, cropped and flipped in workers, and made Lab on the device."
+    "fastai DataLoaders of (L, ab) batches: files decoded, cropped and flipped in workers (or on the device), made Lab on the device."
     files = [Path(f) for f in source] if isinstance(source, (list, tuple)) else find_images(resolve_data(source))
     train, valid = split_files(files, valid_pct, seed)
     if not train: raise ValueError('No images to train on.')
     device = torch.device(device) if device is not None else default_device()
-    dsets = Datasets(train + valid, tfms=[[_ReadPhoto(size)]], n_inp=1,
+    if decode_on_device:  # see "Decoding JPEGs on the device"
+        read, after_item, after_batch, dl_type = _ReadForDevice(size), [], [_DecodeOnDevice(size), _RGBBatchToLab()], _EncodedLabDL
+    else:
+        read, after_item, after_batch, dl_type = (_ReadPhoto(size), [Resize(size, ResizeMethod.Crop), FlipItem(0.5), ToTensor()],
+                                                  [_RGBBatchToLab()], _LabDL)
+    dsets = Datasets(train + valid, tfms=[[read]], n_inp=1,
                      splits=[list(range(len(train))), list(range(len(train), len(train) + len(valid)))],
                      do_setup=False)  # setup would read the first file at once, and fail if it is a bad one
     return dsets.dataloaders(
-        bs=bs, dl_type=_LabDL, device=device, num_workers=_default_workers() if num_workers is None else num_workers,
-        after_item=[Resize(size, ResizeMethod.Crop), FlipItem(0.5), ToTensor()], after_batch=[_RGBBatchToLab()],
+        bs=bs, dl_type=dl_type, device=device, num_workers=_default_workers() if num_workers is None else num_workers,
+        after_item=after_item, after_batch=after_batch,
         drop_last=len(train) >= bs,  # a tiny folder still gives one (smaller) batch per epoch
         pin_memory=device.type == 'cuda')
+
+# %% ../nbs/01_data.ipynb #ac8c730c
+class _Encoded:
+    "One photo on its way from a worker to the device: a JPEG's bytes to decode there, or pixels Pillow decoded already."
+    def __init__(self, path,          # the file, to name it in warnings
+                 jpeg=None,           # 1-d uint8 tensor: the JPEG file's bytes, to decode on the device
+                 orientation:int=1,   # the EXIF orientation (1-8) to apply to the decoded `jpeg`
+                 rgb=None):           # (3,H,W) uint8 tensor: the upright photo, decoded by Pillow
+        self.path, self.jpeg, self.orientation, self.rgb = str(path), jpeg, orientation, rgb
+    def __repr__(self): return f"_Encoded({Path(self.path).name!r}, {'jpeg' if self.rgb is None else 'rgb'})"
+
+_EXIF_ORIENTATION = 0x0112
+
+def _device_jpeg_orientation(data:bytes, # a file's bytes
+                            ) -> int:    # its EXIF orientation, 1-8; None if it is not a JPEG for the device decoder
+    "Whether a file is a complete RGB or gray JPEG, and its EXIF orientation, from its header alone."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:  # parses the header; decodes no pixels
+                if img.format != 'JPEG' or img.mode not in ('RGB', 'L'): return None  # CMYK and YCCK go to Pillow
+                if Image.MAX_IMAGE_PIXELS and img.width * img.height > Image.MAX_IMAGE_PIXELS: return None  # Pillow says why
+                orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception: return None  # Pillow's path will say what is wrong with it
+    # A complete JPEG has its end marker (FFD9) after the start of its last scan (FFDA); a truncated one does not
+    if data.find(b'\xff\xd9', max(data.rfind(b'\xff\xda'), 0)) < 0: return None
+    return orientation if orientation in range(1, 9) else 1
+
+class _ReadForDevice(Transform):
+    "A path to an `_Encoded`: a JPEG's bytes for the device to decode; other files decoded here by `_ReadPhoto`."
+    def __init__(self, min_size=None): super().__init__(); self.pillow = _ReadPhoto(min_size)
+    def encodes(self, path):
+        with contextlib.suppress(OSError):
+            data = Path(path).read_bytes()
+            orientation = _device_jpeg_orientation(data)
+            if orientation is not None: return _Encoded(path, torch.frombuffer(bytearray(data), dtype=torch.uint8), orientation)
+        img = self.pillow(path)  # skips an unreadable file with a warning, as the default path does
+        return _Encoded(path, rgb=torch.from_numpy(np.array(img)).permute(2, 0, 1))
+
+# %% ../nbs/01_data.ipynb #d98c70de
+def _orient(img:torch.Tensor, # a decoded (C,H,W) image
+            orientation:int,  # its EXIF orientation, 1-8
+           ) -> torch.Tensor: # the image upright
+    "Turn a decoded image upright by its EXIF orientation, as `PIL.ImageOps.exif_transpose` does."
+    if orientation in (5, 6, 7, 8): img = img.transpose(-2, -1)  # these swap width and height
+    if orientation in (2, 3, 6, 7): img = img.flip(-1)
+    if orientation in (3, 4, 7, 8): img = img.flip(-2)
+    return img
+
+# %% ../nbs/01_data.ipynb #bac73a75
+def _decode_jpegs(data:list, device:torch.device) -> list:
+    "Decode JPEG bytes (1-d uint8 CPU tensors) to RGB (3,H,W) uint8 tensors on `device`, all in one call."
+    if device.type == 'cuda':
+        # nvJPEG's hardware decoder may write its outputs before work queued on the current stream has read that memory
+        # (pytorch/vision#9606); so let that work finish first. decode_jpeg waits for its own work before it returns anyway.
+        torch.cuda.current_stream(device).synchronize()
+    with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders in favour of TorchCodec's
+        warnings.filterwarnings('ignore', 'The image decoding and encoding capabilities of TorchVision', DeprecationWarning)
+        return decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
+
+def _decode_one(o:_Encoded, device:torch.device):
+    "One JPEG that failed in a batch: the device decoder alone, then Pillow; None, with a warning, if neither can read it."
+    try: return _orient(_decode_jpegs([o.jpeg], device)[0], o.orientation)
+    except RuntimeError: pass
+    try: img = _open_image(o.path, fp=io.BytesIO(o.jpeg.numpy().tobytes()))  # Pillow reads more JPEGs, and says why not
+    except ImageReadError as e:
+        warnings.warn(f'Skipping an unreadable image: {e}')
+        return None
+    return torch.from_numpy(np.array(img)).permute(2, 0, 1).to(device)
+
+def _decode_batch(items:list,           # the `_Encoded` photos of a batch
+                  device:torch.device,  # where to decode them
+                 ) -> list:             # upright (3,H,W) uint8 tensors on `device`; None for a photo that cannot be read
+    "Decode a batch's JPEGs on `device` in one call; photos that Pillow decoded in the workers are moved there."
+    out = [None if o.jpeg is not None else o.rgb.to(device, non_blocking=True) for o in items]
+    todo = [i for i, o in enumerate(items) if o.jpeg is not None]
+    try:
+        for i, img in zip(todo, _decode_jpegs([items[i].jpeg for i in todo], device) if todo else []):
+            out[i] = _orient(img, items[i].orientation)
+    except RuntimeError:  # one bad JPEG fails the whole call: find it by decoding one at a time
+        for i in todo: out[i] = _decode_one(items[i], device)
+    return out
+
+# %% ../nbs/01_data.ipynb #2e042c50
+def _crop_resize(img:torch.Tensor, # a (3,H,W) uint8 image
+                 size:int,         # the side of the square result
+                 pcts:tuple,       # where the crop sits along (width, height): 0 is the left/top, 0.5 the centre
+                ) -> torch.Tensor: # (3,size,size) uint8
+    "Crop to a square and resize with antialiasing, as fastai's `Resize(size, ResizeMethod.Crop)` does with Pillow."
+    _, h, w = img.shape
+    side = int(min(w, h) / size * size)  # fastai's own arithmetic, so that the crops are the same
+    left, top = int(pcts[0] * (w - side)), int(pcts[1] * (h - side))
+    # torchvision's antialiased bilinear resize gives Pillow's result to within one level, and is fast on uint8 on a CPU too
+    return TF.resized_crop(img, top, left, side, side, [size, size], antialias=True)
+
+class _DecodeOnDevice(ItemTransform):
+    "On the device: a batch of `_Encoded` photos becomes a uint8 RGB batch, decoded, cropped, resized and (training) flipped."
+    order = 50  # before `_RGBBatchToLab`
+    def __init__(self, size): super().__init__(); self.size, self.train = size, False
+    def __call__(self, b, split_idx=None, **kwargs):
+        self.train = split_idx == 0  # random crops and flips for training only, as `Resize` and `FlipItem` do
+        return super().__call__(b, split_idx=split_idx, **kwargs)
+    def encodes(self, b):
+        items, where = b  # `where` is an empty tensor that fastai moved to the device: it says which device that is
+        imgs = [o for o in _decode_batch(items, where.device) if o is not None]
+        if not imgs: return (torch.empty(0, 3, self.size, self.size, dtype=torch.uint8, device=where.device),)
+        pcts = [(random.random(), random.random()) if self.train else (0.5, 0.5) for _ in imgs]
+        x = torch.stack([_crop_resize(img, self.size, p) for img, p in zip(imgs, pcts)])
+        if self.train:
+            flip = torch.tensor([random.random() < 0.5 for _ in imgs], device=x.device)
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        return (x,)
+
+class _EncodedLabDL(_LabDL):
+    "A `_LabDL` whose batches leave the workers still encoded, to be decoded on the device by `_DecodeOnDevice`."
+    def create_batch(self, b):
+        # A list of `_Encoded`, which fastai's `to_device` leaves on the CPU, and an empty tensor that it moves to the device
+        return [o[0] for o in b], torch.empty(0, dtype=torch.uint8)
