@@ -7,10 +7,10 @@ Docs: https://colorgan.github.io/colorgan/color.html.md"""
 # %% auto #0
 __all__ = ['L_SCALE', 'AB_SCALE', 'rgb_to_lab', 'lab_to_rgb', 'normalize_lab', 'denormalize_lab']
 
-# %% ../nbs/00_color.ipynb #fdfd63e1
+# %% ../nbs/00_color.ipynb #e9653649
 import torch
 
-# %% ../nbs/00_color.ipynb #8c2dc8e8
+# %% ../nbs/00_color.ipynb #7dd0de7b
 _XYZ_FROM_RGB = ((0.412453, 0.357580, 0.180423),
                  (0.212671, 0.715160, 0.072169),
                  (0.019334, 0.119193, 0.950227))
@@ -18,11 +18,11 @@ _D65_WHITE = (0.95047, 1., 1.08883)
 
 def _channel_matmul(m, x):
     "Multiply the channel dimension of `x` (N,3,H,W) by the 3x3 matrix `m`."
-    return torch.einsum('ij,njhw->nihw', m, x)
+    return torch.matmul(m, x.flatten(2)).view_as(x)  # a batched matmul: several times faster than einsum on CPU
 
 def _white(x): return x.new_tensor(_D65_WHITE).view(1,3,1,1)
 
-# %% ../nbs/00_color.ipynb #41288e22
+# %% ../nbs/00_color.ipynb #ae5f9839
 def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB in [0,1], any float dtype, any device
               ) -> torch.Tensor:  # (N,3,H,W) float32 Lab: L in [0,100], a and b roughly in [-110,110]
     "Convert a batch of sRGB images to CIE L*a*b* (D65), as `skimage.color.rgb2lab` does."
@@ -34,7 +34,7 @@ def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB in [0,1], any float dtype, any
         fx, fy, fz = f.unbind(1)
         return torch.stack([116*fy - 16, 500*(fx - fy), 200*(fy - fz)], 1)
 
-# %% ../nbs/00_color.ipynb #3f46ac89
+# %% ../nbs/00_color.ipynb #639b1329
 _RGB_FROM_XYZ = torch.linalg.inv(torch.tensor(_XYZ_FROM_RGB, dtype=torch.float64)).tolist()
 
 def lab_to_rgb(lab:torch.Tensor, # (N,3,H,W) Lab, L in [0,100]; out-of-gamut values are allowed
@@ -49,7 +49,7 @@ def lab_to_rgb(lab:torch.Tensor, # (N,3,H,W) Lab, L in [0,100]; out-of-gamut val
         rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308) ** (1/2.4) - 0.055, 12.92 * linear)
         return rgb.clamp(0, 1)
 
-# %% ../nbs/00_color.ipynb #24ea86f8
+# %% ../nbs/00_color.ipynb #f707c726
 L_SCALE, AB_SCALE = 50., 110.
 
 def normalize_lab(lab:torch.Tensor, # (N,3,H,W) Lab from `rgb_to_lab`
@@ -57,7 +57,7 @@ def normalize_lab(lab:torch.Tensor, # (N,3,H,W) Lab from `rgb_to_lab`
     "Split Lab into the generator's input L and its target ab, both scaled to about [-1,1]."
     return lab[:, :1] / L_SCALE - 1, lab[:, 1:] / AB_SCALE
 
-# %% ../nbs/00_color.ipynb #1de83740
+# %% ../nbs/00_color.ipynb #d047f83f
 def denormalize_lab(L:torch.Tensor,  # (N,1,H,W) scaled L, as `normalize_lab` returns it
                     ab:torch.Tensor, # (N,2,H,W) scaled ab, e.g. the generator's prediction
                    ) -> torch.Tensor: # (N,3,H,W) Lab
