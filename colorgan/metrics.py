@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/metrics.html.md"""
 __all__ = ['FID_NOTE', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'grayscale', 'image_metrics', 'colour_photos',
            'evaluate', 'comparison_figure', 'markdown_table', 'eval_cli']
 
-# %% ../nbs/07_metrics.ipynb #062d9250
+# %% ../nbs/07_metrics.ipynb #6c654508
 import argparse, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, matplotlib.pyplot as plt
@@ -19,7 +19,7 @@ from .data import find_images, open_image, resolve_data, write_atomically, Image
 from .inference import colorize_images
 from .model import load_generator
 
-# %% ../nbs/07_metrics.ipynb #9bcabd48
+# %% ../nbs/07_metrics.ipynb #dea178b1
 def _as_rgb_array(image) -> np.ndarray:
     "An (H,W,3) uint8 array from a PIL image or an array."
     if isinstance(image, Image.Image): image = image.convert('RGB')
@@ -35,7 +35,7 @@ def _pair(pred, truth) -> tuple:
         raise ValueError(f'the colorization is {pred.shape[1]}x{pred.shape[0]} but the truth is {truth.shape[1]}x{truth.shape[0]}: they must be the same size')
     return pred, truth
 
-# %% ../nbs/07_metrics.ipynb #e8bea58a
+# %% ../nbs/07_metrics.ipynb #c29e6ae4
 def psnr(pred, # the colorization: (H,W,3) uint8 array or PIL image
          truth, # the real colour photo, the same size
         ) -> float: # peak signal-to-noise ratio in dB (inf for identical images)
@@ -44,7 +44,7 @@ def psnr(pred, # the colorization: (H,W,3) uint8 array or PIL image
     with np.errstate(divide='ignore'):  # identical images: MSE 0, PSNR inf
         return float(peak_signal_noise_ratio(truth, pred, data_range=255))
 
-# %% ../nbs/07_metrics.ipynb #6421eba1
+# %% ../nbs/07_metrics.ipynb #e9a7ba2b
 def ssim(pred, # the colorization: (H,W,3) uint8 array or PIL image
          truth, # the real colour photo, the same size (at least 7x7)
         ) -> float: # structural similarity, 1 for identical images
@@ -52,7 +52,7 @@ def ssim(pred, # the colorization: (H,W,3) uint8 array or PIL image
     pred, truth = _pair(pred, truth)
     return float(structural_similarity(truth, pred, channel_axis=-1, data_range=255))
 
-# %% ../nbs/07_metrics.ipynb #42d93fcf
+# %% ../nbs/07_metrics.ipynb #60e85457
 def colorfulness(image, # (H,W,3) uint8 RGB array or PIL image
                 ) -> float: # Hasler & Süsstrunk colourfulness: 0 for gray, above ~30 for "fairly colourful"
     "Colourfulness of an RGB image, as CT2 and DDColor compute it."
@@ -60,14 +60,14 @@ def colorfulness(image, # (H,W,3) uint8 RGB array or PIL image
     rg, yb = np.abs(r - g), np.abs((r + g) / 2 - b)
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
-# %% ../nbs/07_metrics.ipynb #64987756
+# %% ../nbs/07_metrics.ipynb #f288f04a
 def delta_colorfulness(pred, # the colorization
                        truth, # the real colour photo
                       ) -> float: # |CF(pred) - CF(truth)|: 0 when the result is exactly as vivid as the truth
     "How far a colorization's colourfulness is from the truth's."
     return abs(colorfulness(pred) - colorfulness(truth))
 
-# %% ../nbs/07_metrics.ipynb #d30bc704
+# %% ../nbs/07_metrics.ipynb #0799ef97
 def grayscale(image:Image.Image, # any PIL image
              ) -> Image.Image: # RGB image with the photo's L* and no colour (a = b = 0)
     "The black-and-white version of a photo that a colorizer starts from, as an RGB image."
@@ -77,7 +77,7 @@ def grayscale(image:Image.Image, # any PIL image
     gray = lab_to_rgb(lab).mean(1)[0]  # R = G = B up to rounding; make it exact
     return Image.fromarray(gray.mul(255).round().to(torch.uint8).numpy()).convert('RGB')
 
-# %% ../nbs/07_metrics.ipynb #267e29e1
+# %% ../nbs/07_metrics.ipynb #a4e46947
 def image_metrics(pred, # the colorization
                   truth, # the real colour photo, the same size
                  ) -> dict: # {'psnr', 'ssim', 'colorfulness', 'delta_colorfulness'}
@@ -85,7 +85,7 @@ def image_metrics(pred, # the colorization
     return dict(psnr=psnr(pred, truth), ssim=ssim(pred, truth),
                 colorfulness=colorfulness(pred), delta_colorfulness=delta_colorfulness(pred, truth))
 
-# %% ../nbs/07_metrics.ipynb #81077096
+# %% ../nbs/07_metrics.ipynb #98cd1087
 def colour_photos(files, # image paths
                  ): # yields (path, RGB PIL image) for each readable colour photo
     "The readable colour photos among `files`; the others are skipped with a warning naming them."
@@ -98,7 +98,7 @@ def colour_photos(files, # image paths
             continue
         yield path, image
 
-# %% ../nbs/07_metrics.ipynb #7d4765c2
+# %% ../nbs/07_metrics.ipynb #2d6ee3aa
 def _batches(items, bs):
     "Lists of up to `bs` items from an iterable."
     batch = []
@@ -107,7 +107,7 @@ def _batches(items, bs):
         if len(batch) == bs: yield batch; batch = []
     if batch: yield batch
 
-# %% ../nbs/07_metrics.ipynb #d15288b2
+# %% ../nbs/07_metrics.ipynb #2e9b547c
 def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator`
              folder, # a folder of colour photos
              render_size:int=256, # the size the generator sees (a multiple of 32)
@@ -138,16 +138,19 @@ def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator
     df.attrs.update(n_images=n, render_size=render_size)
     return df
 
-# %% ../nbs/07_metrics.ipynb #a1b15e3b
+# %% ../nbs/07_metrics.ipynb #7823b664
 def comparison_figure(generator:torch.nn.Module, # the generator
-                      folder, # a folder of colour photos
+                      photos, # a folder of colour photos, or a list of photo files
                       n:int=4, # how many photos (columns)
                       render_size:int=256, # the size the generator sees
                       device=None, # where to run it
+                      titles:dict=None, # optional column titles, by photo path
                      ) -> plt.Figure: # rows: grayscale, model, truth
-    "A grid of the first `n` colour photos in `folder`: the grayscale input, the model's colorization and the truth."
-    truths = [image for _, image in _first(colour_photos(find_images(folder)), n)]
-    if not truths: raise ValueError(f'{folder}: no readable colour photos to show')
+    "A grid of the first `n` colour photos: the grayscale input, the model's colorization and the truth."
+    files = find_images(photos) if isinstance(photos, (str, Path)) else [Path(f) for f in photos]
+    picked = _first(colour_photos(files), n)
+    if not picked: raise ValueError(f'{photos}: no readable colour photos to show')
+    truths = [image for _, image in picked]
     grays = [grayscale(t) for t in truths]
     rows = dict(grayscale=grays, model=colorize_images(grays, generator, render_size=render_size, device=device), truth=truths)
     fig, axs = plt.subplots(3, len(truths), figsize=(2.6 * len(truths), 7.8), squeeze=False)
@@ -155,6 +158,8 @@ def comparison_figure(generator:torch.nn.Module, # the generator
         for c, image in enumerate(images):
             axs[r, c].imshow(image); axs[r, c].set_xticks([]); axs[r, c].set_yticks([])
         axs[r, 0].set_ylabel(name, fontsize=12)
+    for ax, (path, _) in zip(axs[0], picked):
+        if titles and path in titles: ax.set_title(titles[path], fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -162,7 +167,7 @@ def _first(items, n):
     "The first `n` items of an iterable, without reading the rest."
     return [item for _, item in zip(range(n), items)]
 
-# %% ../nbs/07_metrics.ipynb #28904549
+# %% ../nbs/07_metrics.ipynb #97d978ce
 def markdown_table(df:pd.DataFrame, # a metrics table from `evaluate`
                    floatfmt:str='.3f', # format of the numbers
                   ) -> str: # a GitHub-flavoured markdown table
@@ -173,7 +178,7 @@ def markdown_table(df:pd.DataFrame, # a metrics table from `evaluate`
         lines.append('| ' + ' | '.join([str(name)] + [format(v, floatfmt) for v in row]) + ' |')
     return '\n'.join(lines)
 
-# %% ../nbs/07_metrics.ipynb #9ed0dfa2
+# %% ../nbs/07_metrics.ipynb #e4635310
 FID_NOTE = 'FID: skipped (it needs Inception-v3 weights, which are not available offline).'
 
 def eval_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]

@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/train.html.md"""
 __all__ = ['rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'write_losses',
            'DataParallelTrainer', 'data_parallel', 'TrainingError', 'check_args', 'train', 'train_cli']
 
-# %% ../nbs/05_train.ipynb #ecb50ddc
+# %% ../nbs/05_train.ipynb #09aa4784
 import json, random, sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +26,7 @@ from .model import PatchDiscriminator, build_generator, init_weights, save_gener
 from .pretrain import ResumeAt, pretrain_learner
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
-# %% ../nbs/05_train.ipynb #4a390a63
+# %% ../nbs/05_train.ipynb #7677559e
 def _plain(x):
     "`x` with NumPy scalars and arrays turned into Python numbers and tensors, so `weights_only` loading accepts it."
     if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
@@ -35,7 +35,7 @@ def _plain(x):
     if isinstance(x, np.generic): return x.item()
     return x
 
-# %% ../nbs/05_train.ipynb #dc3f1412
+# %% ../nbs/05_train.ipynb #2ee2f527
 def rng_state() -> dict:
     "The states of Python's, NumPy's and torch's random generators, as tensors and numbers."
     version, mt, gauss = random.getstate()
@@ -53,7 +53,7 @@ def set_rng_state(state:dict, # as returned by `rng_state`
     torch.set_rng_state(state['torch'])
     if state['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
 
-# %% ../nbs/05_train.ipynb #c4fc24e3
+# %% ../nbs/05_train.ipynb #0d64bfad
 def save_checkpoint(path:Path, # e.g. OUT/checkpoint.pt
                     state:dict, # tensors, numbers, strings, and lists and dicts of them
                    ) -> Path:
@@ -64,7 +64,7 @@ def load_checkpoint(path:Path) -> dict:
     "Load a training checkpoint without running any pickled code."
     return torch.load(path, map_location='cpu', weights_only=True)
 
-# %% ../nbs/05_train.ipynb #03977bbd
+# %% ../nbs/05_train.ipynb #e99b9464
 def _unwrapped(model): return getattr(model, 'module', model)  # DistributedDataParallel keeps the real model in .module
 
 class Checkpointer(Callback):
@@ -97,7 +97,7 @@ def write_losses(out:Path, # the run's output folder
     write_atomically(out/'losses.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
     plt.close(fig)
 
-# %% ../nbs/05_train.ipynb #0054e3c1
+# %% ../nbs/05_train.ipynb #fc1c5be6
 class _GlooDistributedDL(DistributedDL):
     "fastai's `DistributedDL`, broadcasting the batch order on the CPU when the process group is gloo (fastai assumes nccl)."
     def _broadcast(self, t, rank):
@@ -110,7 +110,7 @@ class DataParallelTrainer(DistributedTrainer):
     "fastai's `DistributedTrainer` (Accelerate + DDP), which also runs CPU processes with gloo."
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else _GlooDistributedDL(dl, device=self.learn.model.device)
 
-# %% ../nbs/05_train.ipynb #ed3f03e6
+# %% ../nbs/05_train.ipynb #ba515383
 @contextmanager
 def data_parallel(learn):  # a Learner about to `fit`
     "Train `learn` data-parallel when the process was started by torchrun or accelerate launch; otherwise change nothing."
@@ -124,7 +124,7 @@ def data_parallel(learn):  # a Learner about to `fit`
     try: yield learn
     finally: learn.remove_cb(trainer)
 
-# %% ../nbs/05_train.ipynb #46ded57a
+# %% ../nbs/05_train.ipynb #c182485c
 class TrainingError(ValueError):
     "A bad training argument; the message says which and what to do."
 
@@ -141,7 +141,7 @@ def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, 
     if n < 2: raise TrainingError(f"{data}: found {n} image(s), need at least 2 (one to train on, one to validate)")
     return folder
 
-# %% ../nbs/05_train.ipynb #9ec5b435
+# %% ../nbs/05_train.ipynb #4c4fafd6
 def _resume_state(out:Path, run:dict):
     "The checkpoint in `out` if it belongs to the same run, else None; refuse to mix two different runs."
     path = out/'checkpoint.pt'
@@ -153,7 +153,7 @@ def _resume_state(out:Path, run:dict):
                             "Use another --out, or delete the checkpoint to start again.")
     return state
 
-# %% ../nbs/05_train.ipynb #719e3463
+# %% ../nbs/05_train.ipynb #7dc6f6a8
 def train(data:str='sample',       # a folder of colour photos, 'sample', or 'kaggle:OWNER/NAME'
           out:str='colorgan-run',  # output folder
           size:int=256,            # training size in pixels, a multiple of 32
@@ -169,6 +169,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           num_workers:int=None,    # DataLoader workers; fastai's default if None
           device=None,             # 'cpu', 'cuda', ...; the best available if None
           compile:bool=False,      # `torch.compile` the networks (worth it for long GPU runs)
+          decode_on_device:bool=False, # decode JPEGs on the device (keeps a GPU fed from few CPU cores)
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
     folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained)
@@ -177,7 +178,8 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
                pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct)
     state = _resume_state(out, run)
     torch.manual_seed(seed)
-    dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device)
+    dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device,
+                  decode_on_device=decode_on_device)
     generator = build_generator(None if state else pretrained)
     done, history = dict(pretrain=0, gan=0), []
     if state:
@@ -214,7 +216,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
                        colorgan_version=colorgan.__version__, trained_at=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     return path
 
-# %% ../nbs/05_train.ipynb #da70a088
+# %% ../nbs/05_train.ipynb #21aba519
 @call_parse
 def train_cli(data:str='sample',      # a folder of colour photos, `sample`, or `kaggle:OWNER/NAME`
               out:str='colorgan-run', # output folder; a checkpoint there is resumed
@@ -231,10 +233,11 @@ def train_cli(data:str='sample',      # a folder of colour photos, `sample`, or 
               workers:int=None,       # DataLoader worker processes
               device:str=None,        # cpu, cuda, cuda:1, ...; the best available by default
               compile:bool=False,     # torch.compile the networks (worth it for long GPU runs)
+              decode_on_device:bool=False, # decode JPEGs on the GPU (for hosts with few CPU cores, e.g. Colab)
              ):
     "Train a colorgan generator: L1 pretraining, then GAN training; resumable."
     try:
         path = train(data, out, size, bs, pretrain_epochs, gan_epochs, pretrain_lr, gan_lr, lambda_l1,
-                     None if pretrained.lower() == 'none' else pretrained, seed, valid_pct, workers, device, compile)
+                     None if pretrained.lower() == 'none' else pretrained, seed, valid_pct, workers, device, compile, decode_on_device)
     except TrainingError as e: sys.exit(f"colorgan-train: error: {e}")
     if not rank_distrib(): print(f"Saved {path}")
