@@ -13,7 +13,7 @@ from pathlib import Path
 import torch, gradio as gr
 from PIL import Image
 from .data import find_images, open_image, sample_photos, ImageReadError
-from .inference import colorize
+from .inference import colorize, fast_generator
 from .metrics import grayscale
 from .model import load_generator
 
@@ -103,8 +103,9 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
                 result = gr.Image(label='Colorized, full resolution (download with ⬇)', type='pil', format='png',
                                   interactive=False, buttons=['download', 'fullscreen'], elem_id='result-image')
 
+        engine = None if generator is None else fast_generator(generator, device)  # onnxruntime on a CPU, bf16 on a GPU
         def _colorize(upload, size):
-            before, after = colorize_upload(_upload_path(upload), generator, size, device)
+            before, after = colorize_upload(_upload_path(upload), engine, size, device)
             return after, (_preview(before), _preview(after))
         button.click(_colorize, [photo, size], [result, slider], api_name='colorize', preprocess=False)
     return demo.queue(default_concurrency_limit=1, max_size=32)

@@ -1,5 +1,5 @@
 "The `colorgan-colorize` command, run for real in a subprocess, on good photos and bad files."
-import subprocess, sys
+import os, subprocess, sys, tempfile
 from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
@@ -10,10 +10,13 @@ def _command():
     if script.exists(): return [str(script)]
     return [sys.executable, '-c', 'import sys; from colorgan.inference import colorize_cli; sys.exit(colorize_cli())']
 
-def colorize(*args, timeout=60):
+# The command caches ONNX exports under $COLORGAN_HOME/onnx: keep the tests' exports out of the user's cache.
+HOME = Path(tempfile.mkdtemp(prefix='colorgan-test-home-'))
+
+def colorize(*args, timeout=120):
     "Run the command with `args`; return the CompletedProcess (text stdout/stderr)."
     return subprocess.run(_command() + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env=dict(os.environ, COLORGAN_HOME=str(HOME)))
 
 @pytest.fixture(scope='module')
 def model(tmp_path_factory):
@@ -73,3 +76,20 @@ def test_missing_model_is_one_clear_line(album, tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [f'colorgan-colorize: error: model file not found: {tmp_path}/no-such-model.safetensors']
     assert not (tmp_path/'out').exists()
+
+def test_backends_agree_and_the_export_is_cached(first_run, model, album, tmp_path):
+    "The default (onnxruntime on a CPU, exported once into the cache) and --backend torch write the same picture."
+    exports = list((HOME/'onnx').glob('generator-*.onnx'))
+    assert len(exports) == 1, exports  # the first run exported the model
+    mtime = exports[0].stat().st_mtime_ns
+    for backend in ('onnxruntime', 'torch'):
+        r = colorize(album/'street.jpg', '--model', model, '--out', tmp_path/backend, '--size', 64, '--device', 'cpu', '--backend', backend)
+        assert r.returncode == 0, r.stderr
+    assert list((HOME/'onnx').glob('generator-*.onnx')) == exports  # reused, not exported again
+    assert exports[0].stat().st_mtime_ns >= mtime
+    a, b = (np.asarray(Image.open(tmp_path/backend/'street.png')).astype(int) for backend in ('onnxruntime', 'torch'))
+    assert (np.abs(a - b) > 1).mean() < 1e-3  # equal up to rounding, but for a rare pixel on the gamut's edge
+
+def test_unknown_backend_is_refused(album, model, tmp_path):
+    r = colorize(album/'street.jpg', '--model', model, '--out', tmp_path, '--backend', 'tensorrt')
+    assert r.returncode == 2 and 'invalid choice' in r.stderr and not list(tmp_path.iterdir())
