@@ -61,7 +61,8 @@ def _serve(model: Path, log: Path):
     port = _free_port()
     cmd = [sys.executable, '-c', 'from colorgan.app import app_cli; app_cli()',
            '--model', str(model), '--port', str(port), '--size', '64', '--device', 'cpu']
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost')
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost',
+               COLORGAN_HOME=str(log.parent/'colorgan-home'))  # the app's ONNX export goes here, not into the user's cache
     with open(log, 'w') as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f'http://127.0.0.1:{port}/'
