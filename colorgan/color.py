@@ -7,10 +7,10 @@ Docs: https://colorgan.github.io/colorgan/color.html.md"""
 # %% auto #0
 __all__ = ['L_SCALE', 'AB_SCALE', 'rgb_to_lab', 'lab_to_rgb', 'normalize_lab', 'denormalize_lab']
 
-# %% ../nbs/00_color.ipynb #e9653649
+# %% ../nbs/00_color.ipynb #8aba538b
 import torch
 
-# %% ../nbs/00_color.ipynb #7dd0de7b
+# %% ../nbs/00_color.ipynb #70c2358d
 _XYZ_FROM_RGB = ((0.412453, 0.357580, 0.180423),
                  (0.212671, 0.715160, 0.072169),
                  (0.019334, 0.119193, 0.950227))
@@ -22,19 +22,24 @@ def _channel_matmul(m, x):
 
 def _white(x): return x.new_tensor(_D65_WHITE).view(1,3,1,1)
 
-# %% ../nbs/00_color.ipynb #ae5f9839
-def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB in [0,1], any float dtype, any device
+# %% ../nbs/00_color.ipynb #fe3070d2
+def _srgb_to_linear(x): return torch.where(x > 0.04045, ((x.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, x / 12.92)
+
+def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB: floats in [0,1], or uint8 in [0,255]
               ) -> torch.Tensor:  # (N,3,H,W) float32 Lab: L in [0,100], a and b roughly in [-110,110]
     "Convert a batch of sRGB images to CIE L*a*b* (D65), as `skimage.color.rgb2lab` does."
     with torch.autocast(rgb.device.type, enabled=False):
-        x = rgb.float()
-        linear = torch.where(x > 0.04045, ((x.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, x / 12.92)
-        xyz = _channel_matmul(x.new_tensor(_XYZ_FROM_RGB), linear) / _white(x)
+        if rgb.dtype == torch.uint8:  # 256 possible values: look the gamma curve up instead of computing it per pixel
+            table = _srgb_to_linear(torch.arange(256, device=rgb.device) / 255.)
+            linear = table.index_select(0, rgb.flatten().int()).view(rgb.shape)  # much faster than table[rgb]
+        else: linear = _srgb_to_linear(rgb.float())
+        xyz_over_white = linear.new_tensor(_XYZ_FROM_RGB) / linear.new_tensor(_D65_WHITE)[:, None]  # one matmul does both
+        xyz = _channel_matmul(xyz_over_white, linear)
         f = torch.where(xyz > 0.008856, xyz.clamp(min=0.008856) ** (1/3), 7.787 * xyz + 16/116)
         fx, fy, fz = f.unbind(1)
         return torch.stack([116*fy - 16, 500*(fx - fy), 200*(fy - fz)], 1)
 
-# %% ../nbs/00_color.ipynb #639b1329
+# %% ../nbs/00_color.ipynb #299145a9
 _RGB_FROM_XYZ = torch.linalg.inv(torch.tensor(_XYZ_FROM_RGB, dtype=torch.float64)).tolist()
 
 def lab_to_rgb(lab:torch.Tensor, # (N,3,H,W) Lab, L in [0,100]; out-of-gamut values are allowed
@@ -49,7 +54,7 @@ def lab_to_rgb(lab:torch.Tensor, # (N,3,H,W) Lab, L in [0,100]; out-of-gamut val
         rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308) ** (1/2.4) - 0.055, 12.92 * linear)
         return rgb.clamp(0, 1)
 
-# %% ../nbs/00_color.ipynb #f707c726
+# %% ../nbs/00_color.ipynb #41973406
 L_SCALE, AB_SCALE = 50., 110.
 
 def normalize_lab(lab:torch.Tensor, # (N,3,H,W) Lab from `rgb_to_lab`
@@ -57,7 +62,7 @@ def normalize_lab(lab:torch.Tensor, # (N,3,H,W) Lab from `rgb_to_lab`
     "Split Lab into the generator's input L and its target ab, both scaled to about [-1,1]."
     return lab[:, :1] / L_SCALE - 1, lab[:, 1:] / AB_SCALE
 
-# %% ../nbs/00_color.ipynb #d047f83f
+# %% ../nbs/00_color.ipynb #51f9d7ab
 def denormalize_lab(L:torch.Tensor,  # (N,1,H,W) scaled L, as `normalize_lab` returns it
                     ab:torch.Tensor, # (N,2,H,W) scaled ab, e.g. the generator's prediction
                    ) -> torch.Tensor: # (N,3,H,W) Lab

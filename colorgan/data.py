@@ -9,7 +9,7 @@ __all__ = ['IMAGE_EXTENSIONS', 'DEFAULT_KAGGLE_DATASET', 'find_images', 'ImageRe
            'write_atomically', 'sample_photos', 'KaggleCredentialsError', 'kaggle_download', 'resolve_data',
            'split_files', 'lab_to_image_batch', 'show_colorizations', 'get_dls']
 
-# %% ../nbs/01_data.ipynb #d9e00b0d
+# %% ../nbs/01_data.ipynb #59610add
 import contextlib, hashlib, io, json, os, random, secrets, sys, warnings, zipfile
 from pathlib import Path
 import numpy as np, torch, matplotlib.pyplot as plt
@@ -25,7 +25,7 @@ from torchvision.io import decode_jpeg, ImageReadMode
 from torchvision.transforms.v2 import functional as TF
 from .color import rgb_to_lab, normalize_lab, denormalize_lab, lab_to_rgb
 
-# %% ../nbs/01_data.ipynb #7d3ef480
+# %% ../nbs/01_data.ipynb #2375ba27
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff')
 
 def _is_hidden(name): return name.startswith('.') or name == '__MACOSX'
@@ -42,7 +42,7 @@ def find_images(folder:str|Path, # the folder to search, subfolders included
         found += [Path(root)/f for f in files if not _is_hidden(f) and Path(f).suffix.lower() in IMAGE_EXTENSIONS]
     return sorted(found)
 
-# %% ../nbs/01_data.ipynb #a7b6b4de
+# %% ../nbs/01_data.ipynb #36003a47
 class ImageReadError(ValueError):
     "An image file that cannot be used: missing, not an image, truncated, corrupt or too large."
     def __init__(self, path, # the file
@@ -51,7 +51,7 @@ class ImageReadError(ValueError):
         super().__init__(f'{path}: {reason}')
     def __reduce__(self): return type(self), (self.path, self.reason)
 
-# %% ../nbs/01_data.ipynb #92420b42
+# %% ../nbs/01_data.ipynb #991459b6
 _ALPHA_MODES = ('RGBA', 'RGBa', 'LA', 'La', 'PA')
 
 def _high_depth_to_rgb(img):
@@ -74,7 +74,7 @@ def to_rgb(img:Image.Image, # a Pillow image of any mode
         return Image.alpha_composite(Image.new('RGBA', rgba.size, (255, 255, 255, 255)), rgba).convert('RGB')
     return img.convert('RGB')
 
-# %% ../nbs/01_data.ipynb #85773d13
+# %% ../nbs/01_data.ipynb #d1d6742f
 def _open_image(path, min_size=None, fp=None):
     "`open_image`; `min_size` lets JPEGs decode at a reduced scale with sides of at least `min_size`; `fp`: the bytes, if read already."
     too_big = (f'more pixels than Pillow allows (PIL.Image.MAX_IMAGE_PIXELS = {Image.MAX_IMAGE_PIXELS}), '
@@ -100,7 +100,7 @@ def open_image(path:str|Path, # an image file
     "Read an image file as an upright RGB Pillow image, or raise `ImageReadError` saying why it cannot be read."
     return _open_image(path)
 
-# %% ../nbs/01_data.ipynb #8b611d6a
+# %% ../nbs/01_data.ipynb #31718fed
 def write_atomically(path:str|os.PathLike, # where the file ends up; its folder is created if needed
                      write,                # called with a temporary path in the same folder; writes the content there
                     ) -> Path:             # `path`, now complete
@@ -117,7 +117,7 @@ def write_atomically(path:str|os.PathLike, # where the file ends up; its folder 
     finally: tmp.unlink(missing_ok=True)
     return path
 
-# %% ../nbs/01_data.ipynb #d0cf9be9
+# %% ../nbs/01_data.ipynb #a3ed628f
 _SAMPLE_PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'immunohistochemistry', 'motorcycle',
                   'china', 'flower', 'grace_hopper')
 
@@ -138,7 +138,7 @@ def _data_home():
     home = os.environ.get('COLORGAN_HOME') or Path(os.environ.get('XDG_CACHE_HOME') or '~/.cache')/'colorgan'
     return Path(home).expanduser()
 
-# %% ../nbs/01_data.ipynb #239b9a20
+# %% ../nbs/01_data.ipynb #0565d337
 def sample_photos(dest:str|Path=None, # folder to write to; default `$COLORGAN_HOME/sample` or `~/.cache/colorgan/sample`
                  ) -> Path:            # the folder of sample photos
     "The colour photos that scikit-image, scikit-learn and matplotlib ship, written once as PNGs to a folder."
@@ -155,7 +155,7 @@ def sample_photos(dest:str|Path=None, # folder to write to; default `$COLORGAN_H
                                                  'check that scikit-image, scikit-learn and matplotlib are installed.')
     return dest
 
-# %% ../nbs/01_data.ipynb #72cb616c
+# %% ../nbs/01_data.ipynb #c92b4f01
 DEFAULT_KAGGLE_DATASET = 'adityajn105/flickr8k'
 
 class KaggleCredentialsError(RuntimeError):
@@ -181,7 +181,7 @@ def _parse_kaggle_dataset(dataset):
         raise ValueError(f'A Kaggle dataset is named OWNER/NAME, as in {DEFAULT_KAGGLE_DATASET!r}; got {dataset!r}')
     return tuple(parts)
 
-# %% ../nbs/01_data.ipynb #b2ec298b
+# %% ../nbs/01_data.ipynb #f7afe3c5
 def _kaggle_config_dir():
     "The folder where the `kaggle` package looks for kaggle.json, found the way it finds it."
     if os.environ.get('KAGGLE_CONFIG_DIR'): return Path(os.environ['KAGGLE_CONFIG_DIR']).expanduser()
@@ -215,7 +215,7 @@ def _colab_secrets_to_env():
     os.environ.update(found)
     return True
 
-# %% ../nbs/01_data.ipynb #6cc2fe1a
+# %% ../nbs/01_data.ipynb #da31b253
 def _kaggle_api():
     "An authenticated `KaggleApi`. Raises `KaggleCredentialsError` where `kaggle` itself would exit."
     if _kaggle_credentials_source() is None and not _colab_secrets_to_env():
@@ -240,7 +240,7 @@ def _extract(archive, dest):
         with zipfile.ZipFile(archive) as z: z.extractall(dest)
     except zipfile.BadZipFile as e: raise RuntimeError(f'{archive} is not a complete zip file; delete it and try again') from e
 
-# %% ../nbs/01_data.ipynb #d19fba72
+# %% ../nbs/01_data.ipynb #5a621fd7
 def kaggle_download(dataset:str,         # a Kaggle dataset, OWNER/NAME, e.g. `DEFAULT_KAGGLE_DATASET`
                     dest:str|Path=None,  # folder to unzip it into; default `$COLORGAN_HOME/kaggle/OWNER/NAME`
                    ) -> Path:            # the folder with the dataset's files
@@ -261,7 +261,7 @@ def kaggle_download(dataset:str,         # a Kaggle dataset, OWNER/NAME, e.g. `D
     write_atomically(dest/_DOWNLOAD_MARKER, lambda tmp: tmp.write_bytes(info))
     return dest
 
-# %% ../nbs/01_data.ipynb #bf77adee
+# %% ../nbs/01_data.ipynb #f00028b9
 def resolve_data(spec:str|Path, # 'sample', 'kaggle', 'kaggle:OWNER/NAME', or a folder of photos
                 ) -> Path:      # a folder that holds at least one image
     "Turn a data spec into a folder of photos, downloading or writing it first if needed."
@@ -278,7 +278,7 @@ def resolve_data(spec:str|Path, # 'sample', 'kaggle', 'kaggle:OWNER/NAME', or a 
         raise ValueError(f'No images in {folder} or its subfolders (looked for {", ".join(IMAGE_EXTENSIONS)}).')
     return folder
 
-# %% ../nbs/01_data.ipynb #e4762271
+# %% ../nbs/01_data.ipynb #74ff7bc6
 def split_files(files:list,           # image paths
                 valid_pct:float=0.2,  # fraction for validation (at least one file when there are two or more)
                 seed:int=42,          # the same seed and names give the same split
@@ -290,7 +290,7 @@ def split_files(files:list,           # image paths
     n_valid = min(len(files) - 1, max(1, round(len(files) * valid_pct))) if valid_pct > 0 and len(files) > 1 else 0
     return sorted(ranked[n_valid:]), sorted(ranked[:n_valid])
 
-# %% ../nbs/01_data.ipynb #66fc4abe
+# %% ../nbs/01_data.ipynb #2903e7bd
 def lab_to_image_batch(L:torch.Tensor,  # (N,1,H,W) scaled L, as in a batch
                        ab:torch.Tensor, # (N,2,H,W) scaled ab: the truth or a prediction
                       ) -> np.ndarray:   # (N,H,W,3) uint8 RGB
@@ -301,7 +301,7 @@ def lab_to_image_batch(L:torch.Tensor,  # (N,1,H,W) scaled L, as in a batch
     with torch.no_grad(): rgb = lab_to_rgb(denormalize_lab(L, ab))
     return (rgb * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
-# %% ../nbs/01_data.ipynb #16f15448
+# %% ../nbs/01_data.ipynb #fd6c220e
 def show_colorizations(L:torch.Tensor, # (N,1,H,W) scaled L: the grayscale input
                        rows:dict,      # row label -> (N,2,H,W) scaled ab, e.g. {'prediction': ab_pred, 'truth': ab}
                        max_n:int=8,    # show at most this many photos
@@ -320,7 +320,7 @@ def show_colorizations(L:torch.Tensor, # (N,1,H,W) scaled L: the grayscale input
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_data.ipynb #af475606
+# %% ../nbs/01_data.ipynb #035d55a7
 class _ReadPhoto(Transform):
     "A path to an RGB `PILImage`; unreadable files are skipped with a warning that names them."
     def __init__(self, min_size=None): super().__init__(); self.min_size = min_size
@@ -334,11 +334,10 @@ class _RGBBatchToLab(ItemTransform):
     "On the device: a uint8 RGB batch becomes scaled (L, ab), as plain tensors that `torch.compile` is happy with."
     order = 100
     def encodes(self, b):
-        rgb = b[0].as_subclass(torch.Tensor)
-        L, ab = normalize_lab(rgb_to_lab(rgb.float() / 255))
+        L, ab = normalize_lab(rgb_to_lab(b[0].as_subclass(torch.Tensor)))
         return L.contiguous(), ab.contiguous()
 
-# %% ../nbs/01_data.ipynb #7b372fd6
+# %% ../nbs/01_data.ipynb #ab3712b6
 class _LabDL(TfmdDL):
     "A `TfmdDL` of (L, ab) batches, whose `show_batch` draws the grayscale input above the colour truth."
     def _one_pass(self):
@@ -354,7 +353,13 @@ class _LabDL(TfmdDL):
         L, ab = self.one_batch() if b is None else b
         show_colorizations(L, {'truth': ab}, max_n=max_n, figsize=figsize)
 
-# %% ../nbs/01_data.ipynb #1ec7af83
+
+
+class _WorkerLabDL(_LabDL):
+    "A `_LabDL` whose workers make each batch (L, ab) themselves: without a GPU, the workers run in parallel and the main process does not."
+    def do_batch(self, b): return _RGBBatchToLab()(super().do_batch(b))
+
+# %% ../nbs/01_data.ipynb #06094ac8
 def _default_workers():
     "As many DataLoader workers as CPUs this process may use, up to 8."
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
@@ -374,11 +379,12 @@ def get_dls(source, # 'sample', 'kaggle:OWNER/NAME', a folder, or a list of imag
     train, valid = split_files(files, valid_pct, seed)
     if not train: raise ValueError('No images to train on.')
     device = torch.device(device) if device is not None else default_device()
+    crop_flip = [Resize(size, ResizeMethod.Crop), FlipItem(0.5), ToTensor()]
     if decode_on_device:  # see "Decoding JPEGs on the device"
         read, after_item, after_batch, dl_type = _ReadForDevice(size), [], [_DecodeOnDevice(size), _RGBBatchToLab()], _EncodedLabDL
-    else:
-        read, after_item, after_batch, dl_type = (_ReadPhoto(size), [Resize(size, ResizeMethod.Crop), FlipItem(0.5), ToTensor()],
-                                                  [_RGBBatchToLab()], _LabDL)
+    elif device.type == 'cpu':  # no GPU: the workers make Lab too, in parallel, instead of the main process alone
+        read, after_item, after_batch, dl_type = _ReadPhoto(size), crop_flip, [], _WorkerLabDL
+    else: read, after_item, after_batch, dl_type = _ReadPhoto(size), crop_flip, [_RGBBatchToLab()], _LabDL
     dsets = Datasets(train + valid, tfms=[[read]], n_inp=1,
                      splits=[list(range(len(train))), list(range(len(train), len(train) + len(valid)))],
                      do_setup=False)  # setup would read the first file at once, and fail if it is a bad one
@@ -388,7 +394,7 @@ def get_dls(source, # 'sample', 'kaggle:OWNER/NAME', a folder, or a list of imag
         drop_last=len(train) >= bs,  # a tiny folder still gives one (smaller) batch per epoch
         pin_memory=device.type == 'cuda')
 
-# %% ../nbs/01_data.ipynb #ac8c730c
+# %% ../nbs/01_data.ipynb #bcce0eb7
 class _Encoded:
     "One photo on its way from a worker to the device: a JPEG's bytes to decode there, or pixels Pillow decoded already."
     def __init__(self, path,          # the file, to name it in warnings
@@ -426,7 +432,7 @@ class _ReadForDevice(Transform):
         img = self.pillow(path)  # skips an unreadable file with a warning, as the default path does
         return _Encoded(path, rgb=torch.from_numpy(np.array(img)).permute(2, 0, 1))
 
-# %% ../nbs/01_data.ipynb #d98c70de
+# %% ../nbs/01_data.ipynb #3a20e38f
 def _orient(img:torch.Tensor, # a decoded (C,H,W) image
             orientation:int,  # its EXIF orientation, 1-8
            ) -> torch.Tensor: # the image upright
@@ -436,7 +442,7 @@ def _orient(img:torch.Tensor, # a decoded (C,H,W) image
     if orientation in (3, 4, 7, 8): img = img.flip(-2)
     return img
 
-# %% ../nbs/01_data.ipynb #bac73a75
+# %% ../nbs/01_data.ipynb #76266ac7
 def _decode_jpegs(data:list, device:torch.device) -> list:
     "Decode JPEG bytes (1-d uint8 CPU tensors) to RGB (3,H,W) uint8 tensors on `device`, all in one call."
     if device.type == 'cuda':
@@ -470,7 +476,7 @@ def _decode_batch(items:list,           # the `_Encoded` photos of a batch
         for i in todo: out[i] = _decode_one(items[i], device)
     return out
 
-# %% ../nbs/01_data.ipynb #2e042c50
+# %% ../nbs/01_data.ipynb #17b6f09e
 def _crop_resize(img:torch.Tensor, # a (3,H,W) uint8 image
                  size:int,         # the side of the square result
                  pcts:tuple,       # where the crop sits along (width, height): 0 is the left/top, 0.5 the centre
