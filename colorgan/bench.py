@@ -9,7 +9,7 @@ __all__ = ['ROWS', 'TINY', 'TutorialDataset', 'tutorial_dataloader', 'TutorialSt
            'epoch_folder', 'bench_data', 'bench_step', 'bench_end_to_end', 'fast_path', 'bench_inference',
            'device_name', 'run_bench', 'format_bench', 'bench_cli']
 
-# %% ../nbs/09_bench.ipynb #ae81d3f0
+# %% ../nbs/09_bench.ipynb #5035d4f0
 import argparse, contextlib, copy, inspect, os, platform, shutil, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -23,7 +23,7 @@ from .pretrain import pretrain_learner
 from .gan import gan_learner
 from . import inference
 
-# %% ../nbs/09_bench.ipynb #f59de67d
+# %% ../nbs/09_bench.ipynb #a1fd2314
 class TutorialDataset(torch.utils.data.Dataset):
     "The reference tutorial's dataset: per image PIL open, bicubic resize, random flip, then Lab with skimage, in numpy."
     def __init__(self, paths:list, # image files
@@ -42,7 +42,7 @@ class TutorialDataset(torch.utils.data.Dataset):
         img_lab = torch.from_numpy(rgb2lab(img).astype('float32')).permute(2, 0, 1)  # = transforms.ToTensor() on a float array
         return img_lab[[0]] / 50. - 1., img_lab[[1, 2]] / 110.
 
-# %% ../nbs/09_bench.ipynb #c1e3b484
+# %% ../nbs/09_bench.ipynb #d774c3c6
 def tutorial_dataloader(paths:list,         # image files
                         size:int=256,       # side of the square photos
                         bs:int=16,          # batch size
@@ -53,7 +53,7 @@ def tutorial_dataloader(paths:list,         # image files
     return torch.utils.data.DataLoader(TutorialDataset(paths, size), batch_size=bs, shuffle=True,
                                        num_workers=num_workers, pin_memory=torch.device(device).type == 'cuda')
 
-# %% ../nbs/09_bench.ipynb #fba0f509
+# %% ../nbs/09_bench.ipynb #e670827c
 class TutorialSteps:
     "The reference tutorial's training steps, eager fp32: `gan_step` is its `MainModel.optimize`, `pretrain_step` its L1 loop."
     def __init__(self, generator:nn.Module,     # the generator
@@ -89,7 +89,7 @@ class TutorialSteps:
         loss_G.backward(); self.opt_G.step()
         return loss_G.detach()
 
-# %% ../nbs/09_bench.ipynb #834ae50e
+# %% ../nbs/09_bench.ipynb #813f3a23
 def sync(device): # the device that may still be working
     "Wait until `device` has finished all queued work."
     if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
@@ -110,7 +110,7 @@ def median_seconds(fns:list,      # pieces of work to time, each called with no 
             ts.append(time.perf_counter() - t0)
     return [statistics.median(ts) for ts in times]
 
-# %% ../nbs/09_bench.ipynb #cbcc86d8
+# %% ../nbs/09_bench.ipynb #eb503209
 def synthetic_dls(size:int=256,  # side of the square images
                   bs:int=16,     # batch size
                   n:int=10,      # batches per training epoch
@@ -123,7 +123,7 @@ def synthetic_dls(size:int=256,  # side of the square images
     valid = FastaiDataLoader([(L[:1], ab[:1])], bs=None, device=device)
     return DataLoaders(train, valid, device=device)
 
-# %% ../nbs/09_bench.ipynb #eeb5f7bb
+# %% ../nbs/09_bench.ipynb #da16dfa3
 def epoch_folder(photos:list,  # image files to repeat
                  n:int,        # how many files the folder gets
                  dest,         # an empty folder to fill
@@ -138,7 +138,7 @@ def epoch_folder(photos:list,  # image files to repeat
         except OSError: shutil.copyfile(src, link)  # e.g. Windows without the right to make links
     return dest
 
-# %% ../nbs/09_bench.ipynb #bb680043
+# %% ../nbs/09_bench.ipynb #d342bf89
 def _epoch(dl, device, step=None):
     "Iterate one epoch of `dl`, put each batch on `device` (if it is not there yet) and pass it to `step`; the number of images."
     n = 0
@@ -171,7 +171,7 @@ def bench_data(photos:list,        # image files; one epoch reads them all
     ref = tutorial_dataloader(split_files(photos, 1/len(photos))[0], size, bs, workers, device)  # get_dls's training files
     return _images_per_s(lambda: _epoch(ref, device), lambda: _epoch(dls.train, device), device, repeats)
 
-# %% ../nbs/09_bench.ipynb #489a1cb4
+# %% ../nbs/09_bench.ipynb #c3af6428
 def _learner_kwargs(compile):
     "Keyword arguments that turn on `torch.compile` in colorgan's learners, if they have that option."
     if not compile: return {}
@@ -202,7 +202,7 @@ def bench_step(kind:str,           # 'pretrain' or 'gan'
     learn = pretrain_learner(dls, G, **_learner_kwargs(compile)) if kind == 'pretrain' else gan_learner(dls, G, **_learner_kwargs(compile))
     return _images_per_s(ref_epoch, lambda: _fit_epoch(learn, steps * bs), device, repeats)
 
-# %% ../nbs/09_bench.ipynb #ad967b51
+# %% ../nbs/09_bench.ipynb #2e56aa21
 def bench_end_to_end(photos:list,        # image files; one epoch reads them all (one is kept for validation)
                      size:int, bs:int,   # image side and batch size
                      workers:int,        # DataLoader worker processes, on both sides
@@ -217,7 +217,7 @@ def bench_end_to_end(photos:list,        # image files; one epoch reads them all
     learn = gan_learner(dls, build_generator(None), **_learner_kwargs(compile))
     return _images_per_s(lambda: _epoch(ref_dl, device, ref.gan_step), lambda: _fit_epoch(learn, len(dls.train) * bs), device, repeats)
 
-# %% ../nbs/09_bench.ipynb #6914594e
+# %% ../nbs/09_bench.ipynb #fb2a20cf
 def _engine_name(engine):
     "A short description of an inference engine from `fast_generator`."
     if isinstance(engine, inference.OnnxColorizer): return f"onnxruntime ({', '.join(engine.session.get_providers())})"
@@ -253,7 +253,7 @@ def bench_inference(size:int, bs:int,  # render size; batch size of the throughp
                     dict(unit='images/s', reference=n / t_ref, colorgan=n / t_fast))
     return rows[0], rows[1], engine
 
-# %% ../nbs/09_bench.ipynb #5e1ce565
+# %% ../nbs/09_bench.ipynb #406163d3
 def device_name(device, # a torch device
                ) -> str: # the GPU's name, or the CPU's model
     "A human name for the hardware behind `device`."
@@ -264,7 +264,7 @@ def device_name(device, # a torch device
             if line.startswith('model name'): return line.split(':', 1)[1].strip()
     return platform.processor() or platform.machine() or 'unknown CPU'
 
-# %% ../nbs/09_bench.ipynb #306ac5a4
+# %% ../nbs/09_bench.ipynb #4bd65311
 ROWS = ('data path alone', 'pretrain step', 'GAN step', 'end-to-end GAN training',
         'inference batch 1 (latency)', 'inference batch N (throughput)')
 
@@ -313,7 +313,7 @@ def _measure_all(photos, size, bs, workers, device, steps, data_steps, repeats, 
     log('inference'); rows[ROWS[4]], rows[ROWS[5]], engine = bench_inference(size, bs, device, repeats)
     return rows, engine
 
-# %% ../nbs/09_bench.ipynb #25a038e3
+# %% ../nbs/09_bench.ipynb #9ece8fbb
 def format_bench(df:pd.DataFrame, # from `run_bench`
                 ) -> str:          # the setup in a line, then the table
     "The benchmark's result as plain text: what it ran on, then one line per row."
@@ -328,7 +328,7 @@ def format_bench(df:pd.DataFrame, # from `run_bench`
         lines.append(f"{name:32s}{r.unit:>10s}{r.reference:12.3g}{r.colorgan:12.3g}{r.ratio:8.2f}x")
     return '\n'.join([head, ''] + lines + ['', 'ratio = colorgan / reference: above 1 is faster for images/s, below 1 is faster for ms'])
 
-# %% ../nbs/09_bench.ipynb #1dd4e488
+# %% ../nbs/09_bench.ipynb #a2e9bf53
 def _error(msg): print(f'colorgan-bench: error: {msg}', file=sys.stderr); return 2
 
 def bench_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]

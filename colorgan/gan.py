@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/gan.html.md"""
 # %% auto #0
 __all__ = ['GAN_LOSS_NAMES', 'ConditionalGANTrainer', 'gan_learner', 'SampleGridSaver', 'LossHistory', 'plot_losses']
 
-# %% ../nbs/04_gan.ipynb #5a30f670
+# %% ../nbs/04_gan.ipynb #0f137bcc
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -17,18 +17,18 @@ from torch import nn
 from fastai.learner import Learner, ValueMetric
 from fastai.callback.core import Callback
 from fastai.torch_core import num_distrib, rank_distrib
-from .model import PatchDiscriminator, init_weights
+from .model import PatchDiscriminator, init_weights, unwrap_model
 from .data import show_colorizations, write_atomically
 from .pretrain import check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
 
-# %% ../nbs/04_gan.ipynb #97338c35
+# %% ../nbs/04_gan.ipynb #39bcb7c3
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
 
 def _bce(logits, real:bool):
     "Binary cross-entropy of patch logits against all-real or all-fake targets."
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), float(real)))
 
-# %% ../nbs/04_gan.ipynb #decb4c7d
+# %% ../nbs/04_gan.ipynb #837966c7
 class ConditionalGANTrainer(Callback):
     "Train a PatchGAN discriminator beside the Learner's generator: a D step after each prediction, GAN + λ·L1 for G."
     order = 5  # inside MixedPrecision's autocast (order 10), which closes after the loss
@@ -83,7 +83,7 @@ class ConditionalGANTrainer(Callback):
 
     def epoch_mean(self, name): return self.sums[name] / max(self.n, 1)
 
-# %% ../nbs/04_gan.ipynb #f6a56b53
+# %% ../nbs/04_gan.ipynb #be219c1b
 def gan_learner(dls,                       # DataLoaders of (L, ab) batches, from `get_dls`
                 generator:nn.Module,       # the (pretrained) generator
                 discriminator:nn.Module=None, # a PatchGAN; a new `PatchDiscriminator` with N(0, 0.02) init if None
@@ -104,7 +104,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 
-# %% ../nbs/04_gan.ipynb #23d3fe64
+# %% ../nbs/04_gan.ipynb #5c4a1914
 class SampleGridSaver(Callback):
     "Save a grid of grayscale / prediction / truth for a fixed validation batch at the end of every epoch."
     order = 60
@@ -117,13 +117,13 @@ class SampleGridSaver(Callback):
         if rank_distrib(): return
         if self.batch is None: self.batch = self.dls.valid.one_batch()
         L, ab = self.batch
-        generator = getattr(self.model, 'module', self.model)  # unwrap DistributedDataParallel
+        generator = unwrap_model(self.model)  # the plain generator inside DistributedDataParallel
         fig = show_colorizations(L, {'prediction': predict_ab(generator, L), 'truth': ab}, max_n=self.max_n)
         fig.suptitle(f'{self.prefix} epoch {self.epoch+1}')
         write_atomically(self.folder/f'{self.prefix}_{self.epoch+1:03d}.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
         plt.close(fig)
 
-# %% ../nbs/04_gan.ipynb #74f9b298
+# %% ../nbs/04_gan.ipynb #c042edd8
 class LossHistory(Callback):
     "Append one row of losses per finished epoch to `history`: stage, epoch, train and valid L1, and the GAN losses."
     order = 65  # after the Recorder has the validation loss
@@ -140,7 +140,7 @@ class LossHistory(Callback):
         row.update({name: gan.epoch_mean(name) for name in GAN_LOSS_NAMES} if gan else {'g_l1': row['train_loss']})
         self.history.append(row)
 
-# %% ../nbs/04_gan.ipynb #74be8268
+# %% ../nbs/04_gan.ipynb #9de8a48b
 def plot_losses(history, # rows as `LossHistory` writes them, e.g. a losses.csv read into a DataFrame
                ):
     "Plot the training losses of a run per epoch: pretraining L1, then the GAN's parts."

@@ -9,7 +9,7 @@ __all__ = ['BACKENDS', 'split_alpha', 'letterbox', 'fit_gamut', 'colorize_images
            'TorchColorizer', 'cached_onnx', 'fast_generator', 'read_image', 'ColorizeSummary', 'colorize_files',
            'colorize_cli']
 
-# %% ../nbs/06_inference.ipynb #80457b62
+# %% ../nbs/06_inference.ipynb #6bea9596
 import argparse, contextlib, copy, hashlib, importlib.util, json, os, sys, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +19,9 @@ from fastprogress.fastprogress import progress_bar
 from .color import rgb_to_lab, lab_to_rgb, L_SCALE, AB_SCALE, _D65_WHITE, _RGB_FROM_XYZ
 from . import __version__
 from .data import ImageReadError, _data_home, find_images, to_rgb, write_atomically
-from .model import _unwrap, load_generator
+from .model import unwrap_model, load_generator
 
-# %% ../nbs/06_inference.ipynb #5125c718
+# %% ../nbs/06_inference.ipynb #592206e1
 _ALPHA_MODES = ('RGBA', 'RGBa', 'LA', 'La', 'PA')
 
 def split_alpha(image:Image.Image, # a PIL image in any mode
@@ -33,7 +33,7 @@ def split_alpha(image:Image.Image, # a PIL image in any mode
         return rgba.convert('RGB'), rgba.getchannel('A')
     return to_rgb(image), None
 
-# %% ../nbs/06_inference.ipynb #071009af
+# %% ../nbs/06_inference.ipynb #3b024429
 def _check_render_size(render_size):
     "Refuse render sizes the generator cannot take, saying which it can."
     if isinstance(render_size, bool) or not isinstance(render_size, int) or render_size < 32 or render_size % 32:
@@ -51,7 +51,7 @@ def letterbox(L:torch.Tensor,   # (1,C,H,W) image of any size, e.g. scaled L
     top, left = (render_size - h) // 2, (render_size - w) // 2
     return F.pad(small, (left, render_size - w - left, top, render_size - h - top), mode='replicate'), (top, left, h, w)
 
-# %% ../nbs/06_inference.ipynb #fbbea487
+# %% ../nbs/06_inference.ipynb #6bff859c
 def _f_inv(t): return torch.where(t > 0.2068966, t * t * t, (t - 16 / 116) / 7.787)  # CIE f^-1, as in `lab_to_rgb`
 
 def _in_gamut(L, a, b, lo=-1e-5, hi=1+2e-4):
@@ -80,7 +80,7 @@ def fit_gamut(lab:torch.Tensor,  # (N,3,H,W) Lab, possibly outside the sRGB gamu
     out[1:, bad] = torch.stack([a * lo, b * lo])
     return out.permute(1, 0, 2, 3)
 
-# %% ../nbs/06_inference.ipynb #53c00af9
+# %% ../nbs/06_inference.ipynb #b72773b9
 @contextlib.contextmanager
 def _inference(generator):
     "Eval mode and `torch.inference_mode`, restoring the generator's training flag afterwards."
@@ -103,7 +103,7 @@ def _photo_L(img:Image.Image, device):
     else: x = torch.from_numpy(np.array(img)).to(device).permute(2, 0, 1)[None].float() / 255
     return rgb_to_lab(x)[:, :1]
 
-# %% ../nbs/06_inference.ipynb #c6f76ec8
+# %% ../nbs/06_inference.ipynb #715e2ece
 def colorize_images(images:list,          # PIL images, any mode and size
                     generator,            # a generator (`load_generator`) or an `OnnxColorizer`
                     render_size:int=256,  # side of the square the generator sees; a multiple of 32
@@ -130,7 +130,7 @@ def colorize_images(images:list,          # PIL images, any mode and size
                 results.append(out)
     return results
 
-# %% ../nbs/06_inference.ipynb #5a3e6a8b
+# %% ../nbs/06_inference.ipynb #99b3804f
 def colorize(image:Image.Image,    # a PIL image, any mode and size; a colour photo is colorized from its lightness
              generator,            # a generator (`load_generator`) or an `OnnxColorizer`
              render_size:int=256,  # side of the square the generator sees; a multiple of 32
@@ -139,7 +139,7 @@ def colorize(image:Image.Image,    # a PIL image, any mode and size; a colour ph
     "Colorize one photo at its full resolution, keeping its own lightness."
     return colorize_images([image], generator, render_size, device, bs=1)[0]
 
-# %% ../nbs/06_inference.ipynb #419ba68c
+# %% ../nbs/06_inference.ipynb #8bb3e8b1
 def export_onnx(generator:nn.Module, # a generator, e.g. from `load_generator`
                 path,                # the .onnx file to write
                 opset:int=18,        # ONNX opset for the exporter
@@ -164,7 +164,7 @@ def export_onnx(generator:nn.Module, # a generator, e.g. from `load_generator`
         with torch.inference_mode(False): return write_atomically(path, export)  # the exporter needs autograd's bookkeeping
     finally: generator.train(was_training)
 
-# %% ../nbs/06_inference.ipynb #87065adf
+# %% ../nbs/06_inference.ipynb #818f2422
 def _usable_cpus() -> int:
     "How many CPUs this process may run on."
     try: return len(os.sched_getaffinity(0))
@@ -195,7 +195,7 @@ class OnnxColorizer:
 
     def __repr__(self): return f'OnnxColorizer({str(self.path)!r}, providers={self.session.get_providers()})'
 
-# %% ../nbs/06_inference.ipynb #deec2742
+# %% ../nbs/06_inference.ipynb #6fe1838f
 class TorchColorizer(nn.Module):
     "A copy of a generator set up for inference in PyTorch: channels-last memory, `torch.inference_mode`, optionally bf16."
     def __init__(self, generator:nn.Module, # the generator; it is copied, never changed
@@ -204,7 +204,7 @@ class TorchColorizer(nn.Module):
                 ):
         super().__init__()
         device = _pick_device(generator, device)
-        self.bf16, self.generator = bf16, copy.deepcopy(_unwrap(generator)).to(device, memory_format=torch.channels_last)
+        self.bf16, self.generator = bf16, copy.deepcopy(unwrap_model(generator)).to(device, memory_format=torch.channels_last)
         self.eval()
 
     def train(self, mode:bool=True): return super().train(False)  # inference only: batch norm always uses its running statistics
@@ -216,7 +216,7 @@ class TorchColorizer(nn.Module):
         with torch.inference_mode(), amp:
             return self.generator(L.contiguous(memory_format=torch.channels_last)).float().contiguous()
 
-# %% ../nbs/06_inference.ipynb #45c3720d
+# %% ../nbs/06_inference.ipynb #a99275aa
 BACKENDS = ('auto', 'torch', 'onnxruntime')
 
 def _backend_problem(backend, device) -> str|None:
@@ -249,7 +249,7 @@ def cached_onnx(generator:nn.Module, # the generator to export
                 opset:int=18,        # ONNX opset for the exporter
                ) -> Path:            # the .onnx file for these weights
     "The ONNX export of `generator`, from the cache when these weights were exported before."
-    generator = _unwrap(generator)
+    generator = unwrap_model(generator)
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else _data_home()/'onnx'
     path = cache_dir/f'generator-{_weights_key(generator, opset)}.onnx'
     if path.is_file(): os.utime(path); return path  # now the most recently used
@@ -257,7 +257,7 @@ def cached_onnx(generator:nn.Module, # the generator to export
     for old in sorted(cache_dir.glob('generator-*.onnx'), key=_mtime)[:-keep]: old.unlink(missing_ok=True)
     return path
 
-# %% ../nbs/06_inference.ipynb #7d9d2b3d
+# %% ../nbs/06_inference.ipynb #14bd09a0
 def fast_generator(generator,          # a generator (`load_generator`); an `OnnxColorizer`, `TorchColorizer` or other callable is returned as is
                    device=None,        # where it will run; default: the generator's device
                    backend:str='auto', # 'auto' (see above), 'torch' or 'onnxruntime'
@@ -278,7 +278,7 @@ def fast_generator(generator,          # a generator (`load_generator`); an `Onn
     providers = ['CUDAExecutionProvider', 'CPUExecutionProvider'] if device.type == 'cuda' else ['CPUExecutionProvider']
     return OnnxColorizer(cached_onnx(generator, cache_dir), providers)
 
-# %% ../nbs/06_inference.ipynb #2e677d04
+# %% ../nbs/06_inference.ipynb #ceb73a30
 def read_image(path, # an image file
               ) -> Image.Image: # the image, upright and fully decoded, in its own mode (alpha kept)
     "Open an image file for colorizing, as `open_image` does but keeping alpha; raise `ImageReadError` saying why it cannot be used."
@@ -300,7 +300,7 @@ def read_image(path, # an image file
     except UnidentifiedImageError: raise ImageReadError(path, 'not an image file, or a format Pillow cannot read') from None
     except Exception as e: raise ImageReadError(path, f'{type(e).__name__}: {e}') from e
 
-# %% ../nbs/06_inference.ipynb #bf10a5a8
+# %% ../nbs/06_inference.ipynb #94e90926
 @dataclass
 class ColorizeSummary:
     "What `colorize_files` did: outputs written, outputs skipped because they exist, inputs that failed and why."
@@ -326,7 +326,7 @@ def _plan(paths, out_dir):
     clash = {s for s in stems if stems.count(s) > 1}  # photo.jpg and photo.png -> photo.jpg.png and photo.png.png
     return [(src, rel.with_name(rel.name + '.png') if s in clash else s) for (src, rel), s in zip(unique, stems)], failed
 
-# %% ../nbs/06_inference.ipynb #11922402
+# %% ../nbs/06_inference.ipynb #3a1dd757
 def colorize_files(paths:list,           # image files and/or folders (searched recursively)
                    generator,            # a generator (`load_generator`) or an `OnnxColorizer`
                    out_dir,              # where the colorized PNGs go; created if needed
@@ -364,7 +364,7 @@ def colorize_files(paths:list,           # image files and/or folders (searched 
             except OSError as e: summary.failed.append((src, f'cannot write {dst}: {e}'))
     return summary
 
-# %% ../nbs/06_inference.ipynb #74329b42
+# %% ../nbs/06_inference.ipynb #21698b86
 def _error(msg): print(f'colorgan-colorize: error: {msg}', file=sys.stderr); return 2
 
 def colorize_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]

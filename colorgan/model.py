@@ -6,9 +6,9 @@ Docs: https://colorgan.github.io/colorgan/model.html.md"""
 
 # %% auto #0
 __all__ = ['resnet18_encoder', 'UnetBlock', 'UnetGenerator', 'EncoderWeightsUnavailable', 'load_encoder_weights',
-           'build_generator', 'init_weights', 'PatchDiscriminator', 'save_generator', 'load_generator']
+           'build_generator', 'init_weights', 'PatchDiscriminator', 'unwrap_model', 'save_generator', 'load_generator']
 
-# %% ../nbs/02_model.ipynb #16ba861a
+# %% ../nbs/02_model.ipynb #1bd5d0fd
 import json, os, warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from .data import write_atomically
 from . import __version__
 
-# %% ../nbs/02_model.ipynb #4f1c6aa6
+# %% ../nbs/02_model.ipynb #10d128f1
 def resnet18_encoder() -> nn.Sequential: # torchvision's ResNet-18 up to `layer4`, taking 1 channel
     "The body of torchvision's ResNet-18 with a one-channel `conv1`, keeping torchvision's layer names."
     m = torchvision.models.resnet18()
@@ -30,7 +30,7 @@ def resnet18_encoder() -> nn.Sequential: # torchvision's ResNet-18 up to `layer4
     names = 'conv1 bn1 relu maxpool layer1 layer2 layer3 layer4'.split()
     return nn.Sequential(OrderedDict((n, getattr(m, n)) for n in names))
 
-# %% ../nbs/02_model.ipynb #209e1429
+# %% ../nbs/02_model.ipynb #614898e2
 class UnetBlock(nn.Module):
     "A U-Net decoder step as in fastai's `DynamicUnet`: pixel-shuffle up, join the BatchNormed skip, two 3x3 convs."
     def __init__(self,
@@ -55,7 +55,7 @@ class UnetBlock(nn.Module):
         if up.shape[-2:] != skip.shape[-2:]: up = F.interpolate(up, skip.shape[-2:], mode='nearest')
         return self.conv2(self.conv1(self.relu(torch.cat([up, self.bn(skip)], dim=1))))
 
-# %% ../nbs/02_model.ipynb #4e051883
+# %% ../nbs/02_model.ipynb #11108420
 class UnetGenerator(nn.Module):
     "ResNet-18 U-Net from scaled L (N,1,H,W) to scaled ab (N,2,H,W): fastai's `DynamicUnet` as a plain, traceable module."
     arch = 'resnet18-unet'
@@ -94,11 +94,11 @@ class UnetGenerator(nn.Module):
         if h.shape[-2:] != x.shape[-2:]: h = F.interpolate(h, x.shape[-2:], mode='nearest')
         return self.head(self.res(torch.cat([h, x], dim=1)))
 
-# %% ../nbs/02_model.ipynb #934c7912
+# %% ../nbs/02_model.ipynb #4cb03ff2
 class EncoderWeightsUnavailable(RuntimeError):
     "The ImageNet weights for the encoder could neither be found in the torch hub cache nor downloaded."
 
-# %% ../nbs/02_model.ipynb #a00f6967
+# %% ../nbs/02_model.ipynb #a2002724
 def _imagenet_weights() -> dict: # torchvision ResNet-18 state_dict (3-channel conv1)
     "torchvision's ImageNet ResNet-18 weights, from the torch hub cache or downloaded into it."
     weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
@@ -112,7 +112,7 @@ def _imagenet_weights() -> dict: # torchvision ResNet-18 state_dict (3-channel c
             "(2) pass pretrained='path/to/resnet18.pth' (a torchvision resnet18 state_dict, .pth or .safetensors); "
             "or (3) pass pretrained=None to start from random weights.") from e
 
-# %% ../nbs/02_model.ipynb #56e83cf5
+# %% ../nbs/02_model.ipynb #41c65c19
 def _read_weights_file(path:Path) -> dict: # the state_dict in the file
     "Read a state_dict from a `.safetensors` file, or from a `.pth` with `torch.load(weights_only=True)`."
     if not path.is_file():
@@ -127,7 +127,7 @@ def _read_weights_file(path:Path) -> dict: # the state_dict in the file
         raise ValueError(f"{path}: expected a state_dict (a dict of tensors), got {type(state).__name__}.")
     return state
 
-# %% ../nbs/02_model.ipynb #37375452
+# %% ../nbs/02_model.ipynb #c941daa1
 def load_encoder_weights(encoder:nn.Sequential, # from `resnet18_encoder`
                          state_dict:dict,       # a torchvision resnet18 state_dict; `fc.*` is ignored
                          source:str='weights',  # where the weights come from, for error messages
@@ -141,7 +141,7 @@ def load_encoder_weights(encoder:nn.Sequential, # from `resnet18_encoder`
         raise ValueError(f"{source} is not a torchvision ResNet-18 state_dict: {e}") from e
     return encoder
 
-# %% ../nbs/02_model.ipynb #0f84cfc9
+# %% ../nbs/02_model.ipynb #eab6b366
 def _encoder_state(pretrained) -> tuple: # (state_dict or None, short name of the weights)
     "The encoder weights `pretrained` asks for, and how to name them in the config."
     if pretrained is None: return None, 'random'
@@ -157,7 +157,7 @@ def _encoder_state(pretrained) -> tuple: # (state_dict or None, short name of th
         return _read_weights_file(path), f'file:{path.name}'
     raise TypeError(f"pretrained must be 'auto', 'imagenet', None or a path to a weights file, got {pretrained!r}")
 
-# %% ../nbs/02_model.ipynb #3e8c5f98
+# %% ../nbs/02_model.ipynb #d682120b
 def build_generator(pretrained:str|os.PathLike|None='auto', # 'auto', 'imagenet', None (random) or a weights file path
                    ) -> UnetGenerator: # with `.encoder_weights` and `.config` saying which weights were used
     "The ResNet-18 U-Net generator, with its encoder's weights taken from `pretrained`."
@@ -167,7 +167,7 @@ def build_generator(pretrained:str|os.PathLike|None='auto', # 'auto', 'imagenet'
     generator.encoder_weights = name
     return generator
 
-# %% ../nbs/02_model.ipynb #211870e7
+# %% ../nbs/02_model.ipynb #43c36835
 def init_weights(module:nn.Module, # a network; its convs, linears and batchnorms are re-initialised in place
                  std:float=0.02,   # standard deviation of the normal init
                 ) -> nn.Module:    # the same `module`
@@ -181,7 +181,7 @@ def init_weights(module:nn.Module, # a network; its convs, linears and batchnorm
             nn.init.zeros_(m.bias)
     return module
 
-# %% ../nbs/02_model.ipynb #6c4b6606
+# %% ../nbs/02_model.ipynb #fadb9f65
 class PatchDiscriminator(nn.Sequential):
     "pix2pix's PatchGAN: 4x4 Conv-BatchNorm-LeakyReLU(0.2) blocks giving one logit per 70x70 patch (with `n_down=3`)."
     def __init__(self,
@@ -200,28 +200,29 @@ class PatchDiscriminator(nn.Sequential):
         super().__init__(*blocks)
         init_weights(self)
 
-# %% ../nbs/02_model.ipynb #4bcf5adb
-def _unwrap(model:nn.Module) -> nn.Module:
+# %% ../nbs/02_model.ipynb #d67d53df
+def unwrap_model(model:nn.Module, # a network, possibly wrapped
+                ) -> nn.Module:     # the plain module inside
     "The plain module inside `torch.compile`, DDP or DataParallel wrappers."
     while True:
         inner = getattr(model, '_orig_mod', getattr(model, 'module', None))
         if not isinstance(inner, nn.Module): return model
         model = inner
 
-# %% ../nbs/02_model.ipynb #8279df3f
+# %% ../nbs/02_model.ipynb #899c9c78
 def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped by `torch.compile` or DDP
                    path:str|os.PathLike, # where to write, usually `.../generator.safetensors`
                    **facts,              # extra facts to keep in the metadata (epochs, dataset...), stored as strings
                   ) -> Path:             # `path`
     "Save `generator`'s weights as safetensors, with its config and `facts` in the metadata, atomically."
-    generator, path = _unwrap(generator), Path(path)
+    generator, path = unwrap_model(generator), Path(path)
     if 'colorgan_config' in facts: raise ValueError("'colorgan_config' is reserved for the generator's config")
     metadata = {'colorgan_config': json.dumps(generator.config), 'colorgan_version': __version__,
                 **{k: str(v) for k, v in facts.items()}}
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
     return write_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
-# %% ../nbs/02_model.ipynb #d92c366c
+# %% ../nbs/02_model.ipynb #6b876f7f
 def _read_config(path:Path) -> tuple: # (config dict, facts dict)
     "The colorgan config and facts in the metadata of the safetensors file at `path`."
     if not path.is_file(): raise FileNotFoundError(f"No generator file at {path}")
@@ -238,7 +239,7 @@ def _read_config(path:Path) -> tuple: # (config dict, facts dict)
                          f"this colorgan ({__version__}) knows {UnetGenerator.arch!r}.")
     return config, metadata
 
-# %% ../nbs/02_model.ipynb #138c2166
+# %% ../nbs/02_model.ipynb #d74eba83
 def load_generator(path:str|os.PathLike, # a file written by `save_generator`
                    device:str|torch.device='cpu', # where to put the generator
                   ) -> UnetGenerator: # in eval mode, with `.facts` holding the saved facts

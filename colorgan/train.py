@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/train.html.md"""
 __all__ = ['rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'write_losses',
            'DataParallelTrainer', 'data_parallel', 'TrainingError', 'check_args', 'train', 'train_cli']
 
-# %% ../nbs/05_train.ipynb #09aa4784
+# %% ../nbs/05_train.ipynb #059d1811
 import json, random, sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,11 +22,11 @@ from fastai.callback.progress import ProgressCallback
 from fastai.distributed import DistributedDL, DistributedTrainer
 import colorgan
 from .data import KaggleCredentialsError, find_images, get_dls, resolve_data, write_atomically
-from .model import PatchDiscriminator, build_generator, init_weights, save_generator
+from .model import PatchDiscriminator, build_generator, init_weights, save_generator, unwrap_model
 from .pretrain import ResumeAt, pretrain_learner
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
-# %% ../nbs/05_train.ipynb #7677559e
+# %% ../nbs/05_train.ipynb #2395ed72
 def _plain(x):
     "`x` with NumPy scalars and arrays turned into Python numbers and tensors, so `weights_only` loading accepts it."
     if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
@@ -35,7 +35,7 @@ def _plain(x):
     if isinstance(x, np.generic): return x.item()
     return x
 
-# %% ../nbs/05_train.ipynb #2ee2f527
+# %% ../nbs/05_train.ipynb #f724e449
 def rng_state() -> dict:
     "The states of Python's, NumPy's and torch's random generators, as tensors and numbers."
     version, mt, gauss = random.getstate()
@@ -53,7 +53,7 @@ def set_rng_state(state:dict, # as returned by `rng_state`
     torch.set_rng_state(state['torch'])
     if state['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
 
-# %% ../nbs/05_train.ipynb #0d64bfad
+# %% ../nbs/05_train.ipynb #b6307d4f
 def save_checkpoint(path:Path, # e.g. OUT/checkpoint.pt
                     state:dict, # tensors, numbers, strings, and lists and dicts of them
                    ) -> Path:
@@ -64,9 +64,7 @@ def load_checkpoint(path:Path) -> dict:
     "Load a training checkpoint without running any pickled code."
     return torch.load(path, map_location='cpu', weights_only=True)
 
-# %% ../nbs/05_train.ipynb #e99b9464
-def _unwrapped(model): return getattr(model, 'module', model)  # DistributedDataParallel keeps the real model in .module
-
+# %% ../nbs/05_train.ipynb #1de6912b
 class Checkpointer(Callback):
     "At every epoch end, save the run's checkpoint, losses.csv and losses.png into `out` (first process only)."
     order = 70  # after LossHistory
@@ -82,8 +80,8 @@ class Checkpointer(Callback):
         gan = getattr(self.learn, 'gan_trainer', None)
         save_checkpoint(self.out/'checkpoint.pt', dict(
             run=self.run, done=dict(self.done), history=self.history, rng=rng_state(),
-            generator=_unwrapped(self.model).state_dict(), generator_opt=self.opt.state_dict(),
-            discriminator=_unwrapped(gan.discriminator).state_dict() if gan else None,
+            generator=unwrap_model(self.model).state_dict(), generator_opt=self.opt.state_dict(),
+            discriminator=unwrap_model(gan.discriminator).state_dict() if gan else None,
             discriminator_opt=gan.d_opt.state_dict() if gan else None))
         write_losses(self.out, self.history)
 
@@ -97,7 +95,7 @@ def write_losses(out:Path, # the run's output folder
     write_atomically(out/'losses.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
     plt.close(fig)
 
-# %% ../nbs/05_train.ipynb #fc1c5be6
+# %% ../nbs/05_train.ipynb #e6e15617
 class _GlooDistributedDL(DistributedDL):
     "fastai's `DistributedDL`, broadcasting the batch order on the CPU when the process group is gloo (fastai assumes nccl)."
     def _broadcast(self, t, rank):
@@ -110,7 +108,7 @@ class DataParallelTrainer(DistributedTrainer):
     "fastai's `DistributedTrainer` (Accelerate + DDP), which also runs CPU processes with gloo."
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else _GlooDistributedDL(dl, device=self.learn.model.device)
 
-# %% ../nbs/05_train.ipynb #ba515383
+# %% ../nbs/05_train.ipynb #c885834c
 @contextmanager
 def data_parallel(learn):  # a Learner about to `fit`
     "Train `learn` data-parallel when the process was started by torchrun or accelerate launch; otherwise change nothing."
@@ -124,7 +122,7 @@ def data_parallel(learn):  # a Learner about to `fit`
     try: yield learn
     finally: learn.remove_cb(trainer)
 
-# %% ../nbs/05_train.ipynb #c182485c
+# %% ../nbs/05_train.ipynb #0831bed7
 class TrainingError(ValueError):
     "A bad training argument; the message says which and what to do."
 
@@ -141,7 +139,7 @@ def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, 
     if n < 2: raise TrainingError(f"{data}: found {n} image(s), need at least 2 (one to train on, one to validate)")
     return folder
 
-# %% ../nbs/05_train.ipynb #4c4fafd6
+# %% ../nbs/05_train.ipynb #4f03e517
 def _resume_state(out:Path, run:dict):
     "The checkpoint in `out` if it belongs to the same run, else None; refuse to mix two different runs."
     path = out/'checkpoint.pt'
@@ -153,7 +151,7 @@ def _resume_state(out:Path, run:dict):
                             "Use another --out, or delete the checkpoint to start again.")
     return state
 
-# %% ../nbs/05_train.ipynb #7dc6f6a8
+# %% ../nbs/05_train.ipynb #87daeeb3
 def train(data:str='sample',       # a folder of colour photos, 'sample', or 'kaggle:OWNER/NAME'
           out:str='colorgan-run',  # output folder
           size:int=256,            # training size in pixels, a multiple of 32
@@ -216,7 +214,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
                        colorgan_version=colorgan.__version__, trained_at=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     return path
 
-# %% ../nbs/05_train.ipynb #21aba519
+# %% ../nbs/05_train.ipynb #d2aec071
 @call_parse
 def train_cli(data:str='sample',      # a folder of colour photos, `sample`, or `kaggle:OWNER/NAME`
               out:str='colorgan-run', # output folder; a checkpoint there is resumed
