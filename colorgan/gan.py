@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/gan.html.md"""
 # %% auto #0
 __all__ = ['GAN_LOSS_NAMES', 'ConditionalGANTrainer', 'gan_learner', 'SampleGridSaver', 'LossHistory', 'plot_losses']
 
-# %% ../nbs/04_gan.ipynb #0f137bcc
+# %% ../nbs/04_gan.ipynb #62380648
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -21,14 +21,14 @@ from .model import PatchDiscriminator, init_weights, unwrap_model
 from .data import show_colorizations, write_atomically
 from .pretrain import check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
 
-# %% ../nbs/04_gan.ipynb #39bcb7c3
+# %% ../nbs/04_gan.ipynb #bde858f6
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
 
 def _bce(logits, real:bool):
     "Binary cross-entropy of patch logits against all-real or all-fake targets."
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), float(real)))
 
-# %% ../nbs/04_gan.ipynb #837966c7
+# %% ../nbs/04_gan.ipynb #d470bfc7
 class ConditionalGANTrainer(Callback):
     "Train a PatchGAN discriminator beside the Learner's generator: a D step after each prediction, GAN + λ·L1 for G."
     order = 5  # inside MixedPrecision's autocast (order 10), which closes after the loss
@@ -44,7 +44,7 @@ class ConditionalGANTrainer(Callback):
         if hasattr(self.learn, 'channels_last'): self.discriminator.to(memory_format=torch.channels_last)
         if num_distrib() > 1 and not isinstance(self.discriminator, nn.parallel.DistributedDataParallel):
             d = self.discriminator
-            if self.dls.device.type == 'cuda': d = nn.SyncBatchNorm.convert_sync_batchnorm(d)  # SyncBatchNorm needs GPUs
+            if torch.device(self.dls.device).type == 'cuda': d = nn.SyncBatchNorm.convert_sync_batchnorm(d)  # SyncBatchNorm needs GPUs
             self.discriminator = nn.parallel.DistributedDataParallel(d)
         if self.d_opt is None:
             self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas, fused=True)
@@ -76,14 +76,14 @@ class ConditionalGANTrainer(Callback):
         self.learn.loss = self.learn.loss_grad.detach().clone()
         check_finite(self.learn, 'generator', self.learn.loss)
         self.batch_losses.update(g_gan=g_gan.detach(), g_l1=g_l1.detach())
-        for k, v in self.batch_losses.items(): self.sums[k] += v.item()
+        for k, v in self.batch_losses.items(): self.sums[k] += v  # summed on the device: no GPU sync per batch
         self.n += 1
 
     def after_fit(self): self.discriminator.requires_grad_(True)
 
-    def epoch_mean(self, name): return self.sums[name] / max(self.n, 1)
+    def epoch_mean(self, name): return float(self.sums[name]) / max(self.n, 1)
 
-# %% ../nbs/04_gan.ipynb #be219c1b
+# %% ../nbs/04_gan.ipynb #eee25310
 def gan_learner(dls,                       # DataLoaders of (L, ab) batches, from `get_dls`
                 generator:nn.Module,       # the (pretrained) generator
                 discriminator:nn.Module=None, # a PatchGAN; a new `PatchDiscriminator` with N(0, 0.02) init if None
@@ -104,7 +104,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 
-# %% ../nbs/04_gan.ipynb #5c4a1914
+# %% ../nbs/04_gan.ipynb #a2fd9174
 class SampleGridSaver(Callback):
     "Save a grid of grayscale / prediction / truth for a fixed validation batch at the end of every epoch."
     order = 60
@@ -123,7 +123,7 @@ class SampleGridSaver(Callback):
         write_atomically(self.folder/f'{self.prefix}_{self.epoch+1:03d}.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
         plt.close(fig)
 
-# %% ../nbs/04_gan.ipynb #c042edd8
+# %% ../nbs/04_gan.ipynb #e2c0b70f
 class LossHistory(Callback):
     "Append one row of losses per finished epoch to `history`: stage, epoch, train and valid L1, and the GAN losses."
     order = 65  # after the Recorder has the validation loss
@@ -132,15 +132,15 @@ class LossHistory(Callback):
         self.history, self.stage = history, stage
     def before_epoch(self): self.total, self.n = 0., 0
     def after_batch(self):
-        if self.training: self.total, self.n = self.total + self.loss.item(), self.n + 1
+        if self.training: self.total, self.n = self.total + self.loss.detach(), self.n + 1  # no GPU sync per batch
     def after_epoch(self):
-        row = dict(stage=self.stage, epoch=self.epoch+1, train_loss=self.total/max(self.n, 1),
+        row = dict(stage=self.stage, epoch=self.epoch+1, train_loss=float(self.total)/max(self.n, 1),
                    valid_l1=float(self.recorder.final_record[1]))
         gan = getattr(self.learn, 'gan_trainer', None)
         row.update({name: gan.epoch_mean(name) for name in GAN_LOSS_NAMES} if gan else {'g_l1': row['train_loss']})
         self.history.append(row)
 
-# %% ../nbs/04_gan.ipynb #9de8a48b
+# %% ../nbs/04_gan.ipynb #e56690f2
 def plot_losses(history, # rows as `LossHistory` writes them, e.g. a losses.csv read into a DataFrame
                ):
     "Plot the training losses of a run per epoch: pretraining L1, then the GAN's parts."
