@@ -35,7 +35,9 @@ def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB: floats in [0,1], or uint8 in 
         else: linear = _srgb_to_linear(rgb.float())
         xyz_over_white = linear.new_tensor(_XYZ_FROM_RGB) / linear.new_tensor(_D65_WHITE)[:, None]  # one matmul does both
         xyz = _channel_matmul(xyz_over_white, linear)
-        f = torch.where(xyz > 0.008856, xyz.clamp(min=0.008856) ** (1/3), 7.787 * xyz + 16/116)
+        # CIE's f is a cube root above 0.008856 and the line tangent to it below; that line lies above the root everywhere
+        # else, so f is the smaller of the two: one pass, where `torch.where` would need a mask and two full branches
+        f = torch.minimum(xyz.clamp(min=0.008856) ** (1/3), 7.787 * xyz + 16/116)
         fx, fy, fz = f.unbind(1)
         return torch.stack([116*fy - 16, 500*(fx - fy), 200*(fy - fz)], 1)
 
