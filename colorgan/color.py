@@ -23,6 +23,8 @@ def _channel_matmul(m, x):
 def _white(x): return x.new_tensor(_D65_WHITE).view(1,3,1,1)
 
 # %% ../nbs/00_color.ipynb #fe3070d2
+_LAB_FROM_F = ((0., 116., 0.), (500., -500., 0.), (0., 200., -200.))
+
 def _srgb_to_linear(x): return torch.where(x > 0.04045, ((x.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, x / 12.92)
 
 def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB: floats in [0,1], or uint8 in [0,255]
@@ -37,9 +39,10 @@ def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB: floats in [0,1], or uint8 in 
         xyz = _channel_matmul(xyz_over_white, linear)
         # CIE's f is a cube root above 0.008856 and the line tangent to it below; that line lies above the root everywhere
         # else, so f is the smaller of the two: one pass, where `torch.where` would need a mask and two full branches
-        f = torch.minimum(xyz.clamp(min=0.008856) ** (1/3), 7.787 * xyz + 16/116)
-        fx, fy, fz = f.unbind(1)
-        return torch.stack([116*fy - 16, 500*(fx - fy), 200*(fy - fz)], 1)
+        f = torch.minimum(xyz.clamp(min=0.008856).pow_(1/3), xyz.mul(7.787).add_(16/116))  # in place where autograd allows
+        lab = _channel_matmul(f.new_tensor(_LAB_FROM_F), f)  # L = 116 fy - 16, a = 500 (fx - fy), b = 200 (fy - fz)
+        lab[:, 0] -= 16
+        return lab
 
 # %% ../nbs/00_color.ipynb #299145a9
 _RGB_FROM_XYZ = torch.linalg.inv(torch.tensor(_XYZ_FROM_RGB, dtype=torch.float64)).tolist()
