@@ -6,8 +6,8 @@ Docs: https://colorgan.github.io/colorgan/inference.html.md"""
 
 # %% auto #0
 __all__ = ['BACKENDS', 'split_alpha', 'letterbox', 'fit_gamut', 'colorize_images', 'colorize', 'export_onnx', 'OnnxColorizer',
-           'TorchColorizer', 'cached_onnx', 'fast_generator', 'read_image', 'ColorizeSummary', 'colorize_files',
-           'colorize_cli']
+           'TorchColorizer', 'native_bf16', 'cached_onnx', 'fast_generator', 'read_image', 'ColorizeSummary',
+           'colorize_files', 'colorize_cli']
 
 # %% ../nbs/06_inference.ipynb #6bea9596
 import argparse, contextlib, copy, hashlib, importlib.util, json, os, sys, warnings
@@ -200,7 +200,7 @@ class TorchColorizer(nn.Module):
     "A copy of a generator set up for inference in PyTorch: channels-last memory, `torch.inference_mode`, optionally bf16."
     def __init__(self, generator:nn.Module, # the generator; it is copied, never changed
                  device=None,               # where to run it; default: the generator's device
-                 bf16:bool=False,           # run under bfloat16 autocast: faster on a GPU, approximate
+                 bf16:bool=False,           # run under bfloat16 autocast: faster where the device computes in bf16, approximate
                 ):
         super().__init__()
         device = _pick_device(generator, device)
@@ -218,6 +218,15 @@ class TorchColorizer(nn.Module):
 
 # %% ../nbs/06_inference.ipynb #a99275aa
 BACKENDS = ('auto', 'torch', 'onnxruntime')
+
+def native_bf16(device, # a torch device
+               ) -> bool:   # whether `device` computes in bfloat16 in hardware
+    "Whether bf16 is fast on `device`: a GPU that supports it, or a CPU with AVX512-BF16 or AMX tiles."
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type != 'cpu': return False
+    cpu = torch.cpu  # these checks are underscored in torch 2.x, so look them up without failing
+    return any(getattr(cpu, name, lambda: False)() for name in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
 
 def _backend_problem(backend, device) -> str|None:
     "Why `backend` cannot run on `device`, or None when it can."
@@ -263,13 +272,13 @@ def fast_generator(generator,          # a generator (`load_generator`); an `Onn
                    backend:str='auto', # 'auto' (see above), 'torch' or 'onnxruntime'
                    cache_dir=None,     # where exported ONNX files are kept; default: `$COLORGAN_HOME/onnx`, else `~/.cache/colorgan/onnx`
                   ):                   # an `OnnxColorizer` or a `TorchColorizer`: use it wherever `colorize` takes a generator
-    "The fastest engine to colorize with on `device`: onnxruntime on a CPU (exact), bf16 on a GPU (approximate)."
+    "The fastest engine to colorize with on `device`: bf16 where it is native (approximate), else onnxruntime on a CPU (exact)."
     device = _pick_device(generator, device)
     if problem := _backend_problem(backend, device): raise ValueError(problem)
     if not isinstance(generator, nn.Module) or isinstance(generator, TorchColorizer): return generator
     if backend == 'auto':
-        if device.type != 'cpu': return TorchColorizer(generator, device, bf16=device.type == 'cuda' and torch.cuda.is_bf16_supported())
-        if importlib.util.find_spec('onnxruntime') is None: return TorchColorizer(generator, device)
+        if native_bf16(device): return TorchColorizer(generator, device, bf16=True)
+        if device.type != 'cpu' or importlib.util.find_spec('onnxruntime') is None: return TorchColorizer(generator, device)
         try: return OnnxColorizer(cached_onnx(generator, cache_dir), ['CPUExecutionProvider'])
         except Exception as e:
             warnings.warn(f'cannot run this generator with onnxruntime ({type(e).__name__}: {e}); using PyTorch instead')
@@ -379,8 +388,9 @@ def colorize_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
     p.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1', 'mps' (default: cuda if available, else cpu)")
     p.add_argument('--batch-size', type=int, default=8, help='photos per generator call (default: 8)')
     p.add_argument('--overwrite', action='store_true', help='replace outputs that already exist (default: skip them)')
-    p.add_argument('--backend', choices=BACKENDS, default='auto', help='how to run the model: auto = onnxruntime on a CPU (exact, '
-                   'faster; the export is cached), bf16 PyTorch on a GPU (approximate, faster); torch = fp32 PyTorch (default: auto)')
+    p.add_argument('--backend', choices=BACKENDS, default='auto', help='how to run the model: auto = bf16 PyTorch where the GPU or CPU '
+                   'computes in bf16 (approximate, fastest), else onnxruntime on a CPU (exact, faster; the export is cached); '
+                   'onnxruntime = always onnxruntime (exact); torch = fp32 PyTorch (default: auto)')
     a = p.parse_args(argv)
     try: _check_render_size(a.size)
     except ValueError as e: return _error(f'--size: {e}')

@@ -22,7 +22,7 @@ from fastai.callback.progress import ProgressCallback
 from fastai.distributed import DistributedDL, DistributedTrainer
 import colorgan
 from .data import KaggleCredentialsError, find_images, get_dls, resolve_data, write_atomically
-from .model import PatchDiscriminator, build_generator, init_weights, save_generator, unwrap_model
+from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, init_weights, save_generator, unwrap_model
 from .pretrain import ResumeAt, pretrain_learner
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
@@ -126,9 +126,10 @@ def data_parallel(learn):  # a Learner about to `fit`
 class TrainingError(ValueError):
     "A bad training argument; the message says which and what to do."
 
-def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, pretrained) -> Path:
+def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, pretrained, chroma_scale:int=1) -> Path:
     "Check training arguments before anything is written; return the resolved data folder."
     if size <= 0 or size % 32: raise TrainingError(f"--size must be a positive multiple of 32 (the U-Net halves it 5 times), got {size}")
+    if chroma_scale not in CHROMA_SCALES: raise TrainingError(f"--chroma-scale must be one of {', '.join(map(str, CHROMA_SCALES))}, got {chroma_scale}")
     if bs < 1: raise TrainingError(f"--bs must be at least 1, got {bs}")
     if pretrain_epochs < 0 or gan_epochs < 0: raise TrainingError("epochs can't be negative")
     if pretrained not in ('auto', 'imagenet', None) and not Path(pretrained).is_file():
@@ -168,17 +169,18 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           device=None,             # 'cpu', 'cuda', ...; the best available if None
           compile:bool=False,      # `torch.compile` the networks (worth it for long GPU runs)
           decode_on_device:bool=False, # decode JPEGs on the device (keeps a GPU fed from few CPU cores)
+          chroma_scale:int=1,      # the generator predicts ab at full size (1), or at 1/2 or 1/4 of it: fewer FLOPs
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
-    folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained)
+    folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale)
     out = Path(out)
     run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
-               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct)
+               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale)
     state = _resume_state(out, run)
     torch.manual_seed(seed)
     dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device,
                   decode_on_device=decode_on_device)
-    generator = build_generator(None if state else pretrained)
+    generator = build_generator(None if state else pretrained, chroma_scale)
     done, history = dict(pretrain=0, gan=0), []
     if state:
         generator.load_state_dict(state['generator'])
@@ -232,10 +234,12 @@ def train_cli(data:str='sample',      # a folder of colour photos, `sample`, or 
               device:str=None,        # cpu, cuda, cuda:1, ...; the best available by default
               compile:bool=False,     # torch.compile the networks (worth it for long GPU runs)
               decode_on_device:bool=False, # decode JPEGs on the GPU (for hosts with few CPU cores, e.g. Colab)
+              chroma_scale:int=1,     # predict colour at full size (1), or at 1/2 or 1/4 of it: 1.5x or 2.2x fewer FLOPs
              ):
     "Train a colorgan generator: L1 pretraining, then GAN training; resumable."
     try:
         path = train(data, out, size, bs, pretrain_epochs, gan_epochs, pretrain_lr, gan_lr, lambda_l1,
-                     None if pretrained.lower() == 'none' else pretrained, seed, valid_pct, workers, device, compile, decode_on_device)
+                     None if pretrained.lower() == 'none' else pretrained, seed, valid_pct, workers, device, compile, decode_on_device,
+                     chroma_scale)
     except TrainingError as e: sys.exit(f"colorgan-train: error: {e}")
     if not rank_distrib(): print(f"Saved {path}")
