@@ -103,7 +103,7 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
                 result = gr.Image(label='Colorized, full resolution (download with ⬇)', type='pil', format='png',
                                   interactive=False, buttons=['download', 'fullscreen'], elem_id='result-image')
 
-        engine = None if generator is None else fast_generator(generator, device)  # onnxruntime on a CPU, bf16 on a GPU
+        engine = None if generator is None else fast_generator(generator, device)  # bf16 where native, else onnxruntime on a CPU
         def _colorize(upload, size):
             before, after = colorize_upload(_upload_path(upload), engine, size, device)
             return after, (_preview(before), _preview(after))
