@@ -1,77 +1,84 @@
-"""Does the generator need to predict ab at full resolution? Train the standard generator and variants that predict ab at
-1/2 and 1/4 of the input's resolution (then upsample it bilinearly), side by side on the same photos with the same
-budget, and print FLOPs, training speed, PSNR, SSIM and colourfulness on held-out photos.
+"""Does the generator need to predict ab at full resolution, and does bf16 inference change its colours?
+
+Trains `UnetGenerator(chroma_scale=1)` (ab at full size, the default) and the variants that predict ab at 1/2 and 1/4 of
+the size (`chroma_scale=2, 4`) side by side: same photos, split, seed and epochs. Prints, per variant, forward GFLOPs at
+256 px, training images/s, batch-1 inference latency at 256 px next to the full-size model's (eager fp32, in turns), and
+PSNR, SSIM, colourfulness and ΔCF on held-out photos. Then colorizes the held-out photos with the full-size model in fp32
+(onnxruntime) and in bf16 (PyTorch autocast) and prints how far apart their colours are.
 
     python tools/chroma_experiment.py TRAIN_FOLDER VALID_FOLDER [--size 128] [--pretrain-epochs 8] [--gan-epochs 4]
-
-The variants live here, not in the package: issue 5 asks for them as an option only if they lose little quality."""
-import argparse, time, warnings
-import torch, torch.nn.functional as F
-from torch import nn
+"""
+import argparse, statistics, time, warnings
+import numpy as np, pandas as pd, torch
 from torch.utils.flop_counter import FlopCounterMode
-from fastai.layers import ConvLayer, ResBlock
-from fastai.torch_core import apply_init, set_seed
-from colorgan.data import get_dls
-from colorgan.model import UnetGenerator
+from fastai.torch_core import set_seed
+from colorgan.color import rgb_to_lab
+from colorgan.data import find_images, get_dls
+from colorgan.model import CHROMA_SCALES, build_generator
 from colorgan.pretrain import pretrain_learner
 from colorgan.gan import gan_learner
-from colorgan.metrics import evaluate
+from colorgan.inference import TorchColorizer, colorize, fast_generator
+from colorgan.metrics import colour_photos, evaluate, grayscale, psnr
 
-class LowResChromaGenerator(UnetGenerator):
-    "`UnetGenerator` whose decoder stops at 1/`scale` of the input's size: ab is predicted there and upsampled bilinearly."
-    def __init__(self, scale:int=2): # 2: after the last U-Net block; 4: one block earlier
-        super().__init__()
-        self.scale, self.blocks = scale, self.blocks[:4 if scale == 2 else 3]
-        # as at full size: a residual block on 96 decoder channels and L, then a 1x1 conv to ab
-        del self.shuf
-        self.reduce = nn.Identity() if scale == 2 else ConvLayer(256, 96, ks=1, norm_type=None)  # 1/4: 256 channels there
-        self.res = ResBlock(1, 97, 97, norm_type=None)
-        apply_init(self.res, nn.init.kaiming_normal_)
-
-    def forward(self, x):
-        e = self.encoder
-        s0 = e.relu(e.bn1(e.conv1(x)))
-        s1 = e.layer1(e.maxpool(s0)); s2 = e.layer2(s1); s3 = e.layer3(s2)
-        h = self.middle(self.relu(self.bn(e.layer4(s3))))
-        for block, skip in zip(self.blocks, (s3, s2, s1, s0)): h = block(h, skip)
-        ab = self.head(self.res(torch.cat([self.reduce(h), F.avg_pool2d(x, self.scale)], dim=1)))
-        return F.interpolate(ab, x.shape[-2:], mode='bilinear', align_corners=False)
-
-def gflops(model, size=256):
+def gflops(generator, size=256):
     "Forward GFLOPs of one image of `size` pixels."
-    with FlopCounterMode(display=False) as counter: model.eval()(torch.zeros(1, 1, size, size))
+    with FlopCounterMode(display=False) as counter, torch.no_grad(): generator.eval()(torch.zeros(1, 1, size, size))
     return counter.get_total_flops() / 1e9
 
-def run(name, make, a):
+def train_variant(chroma_scale, a):
+    "A generator with `chroma_scale` trained as `colorgan-train` would (L1 one-cycle, then GAN), and its training images/s."
     set_seed(a.seed)
-    generator = make()
+    generator = build_generator(None, chroma_scale=chroma_scale)
     dls = get_dls(a.train, size=a.size, bs=a.bs, valid_pct=0.1, seed=a.seed, num_workers=2, device='cpu')
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        learn = pretrain_learner(dls, generator)
-        with learn.no_bar(): learn.fit_one_cycle(a.pretrain_epochs, a.lr)
-        pretrain_l1 = learn.recorder.values[-1][1]
-        learn = gan_learner(dls, generator)
-        with learn.no_bar(): learn.fit(a.gan_epochs)
-    seconds = time.perf_counter() - start
+    learn = pretrain_learner(dls, generator)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.pretrain_epochs, a.lr)
+    learn = gan_learner(dls, generator)
+    with learn.no_bar(), learn.no_logging(): learn.fit(a.gan_epochs)
     n_images = len(dls.train) * a.bs * (a.pretrain_epochs + a.gan_epochs)
-    scores = evaluate(generator.eval(), a.valid, render_size=a.size).loc['model']
-    torch.save(generator.state_dict(), f'{a.out}/{name}.pt')
-    return dict(variant=name, gflops_256=gflops(generator), train_images_per_s=n_images / seconds, valid_l1_after_pretrain=pretrain_l1,
-                psnr=scores.psnr, ssim=scores.ssim, colorfulness=scores.colorfulness, delta_colorfulness=scores.delta_colorfulness)
+    return generator.eval(), n_images / (time.perf_counter() - start)
+
+def latencies_ms(generators, size=256, rounds=10):
+    "Median eager fp32 batch-1 latency of each generator, measured in turns after two warm-up rounds."
+    x, times = torch.rand(1, 1, size, size) * 2 - 1, [[] for _ in generators]
+    with torch.inference_mode():
+        for r in range(rounds):
+            for g, ts in zip(generators, times):
+                t0 = time.perf_counter(); g(x)
+                if r >= 2: ts.append(1e3 * (time.perf_counter() - t0))
+    return [statistics.median(ts) for ts in times]
+
+def bf16_vs_fp32(generator, valid):
+    "Colour differences (Lab a/b units) and PSNRs of bf16 against fp32 colorizations of the held-out photos."
+    exact, bf16 = fast_generator(generator, 'cpu', backend='onnxruntime'), TorchColorizer(generator, 'cpu', bf16=True)
+    rows = []
+    for _, truth in colour_photos(find_images(valid)):
+        gray = grayscale(truth)
+        a, b = colorize(gray, exact), colorize(gray, bf16)
+        lab_a, lab_b = (rgb_to_lab(torch.from_numpy(np.asarray(im)).permute(2, 0, 1)[None]) for im in (a, b))
+        dab = (lab_a[0, 1:] - lab_b[0, 1:]).norm(dim=0).numpy()
+        rows.append(dict(psnr_fp32=psnr(a, truth), psnr_bf16=psnr(b, truth), psnr_bf16_vs_fp32=psnr(b, a),
+                         dab_mean=dab.mean(), dab_p999=np.percentile(dab, 99.9), dab_max=dab.max()))
+    df = pd.DataFrame(rows)
+    return df.mean().to_dict() | dict(dab_max=df.dab_max.max(), photos=len(df))
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('train'); p.add_argument('valid')
+    p.add_argument('train', help='a folder of colour photos to train on'); p.add_argument('valid', help='held-out colour photos')
     p.add_argument('--size', type=int, default=128); p.add_argument('--bs', type=int, default=16)
     p.add_argument('--pretrain-epochs', type=int, default=8); p.add_argument('--gan-epochs', type=int, default=4)
     p.add_argument('--lr', type=float, default=1e-3); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--out', default='.'); p.add_argument('--variants', default='1,2,4')
     a = p.parse_args()
-    import pandas as pd
-    makers = {1: UnetGenerator, 2: lambda: LowResChromaGenerator(2), 4: lambda: LowResChromaGenerator(4)}
-    rows = []
-    for scale in map(int, a.variants.split(',')):
-        rows.append(run(f'ab_at_1_{scale}' if scale > 1 else 'ab_at_full', makers[scale], a))
-        print(pd.DataFrame(rows).to_string(index=False, float_format='%.4g'), flush=True)
+    warnings.simplefilter('ignore')
+    rows, generators = [], []
+    for scale in CHROMA_SCALES:
+        generator, images_per_s = train_variant(scale, a)
+        scores = evaluate(generator, a.valid, render_size=a.size).loc['model']
+        generators.append(generator)
+        rows.append(dict(chroma_scale=scale, gflops_256=gflops(generator), train_images_per_s=images_per_s, psnr=scores.psnr,
+                         ssim=scores.ssim, colorfulness=scores.colorfulness, delta_colorfulness=scores.delta_colorfulness))
+        print(f'trained chroma_scale={scale}', flush=True)
+    df = pd.DataFrame(rows)
+    df.insert(3, 'latency_ms_256', latencies_ms(generators))
+    print(df.to_string(index=False, float_format='%.4g'))
+    print('bf16 against fp32, full-size model:', {k: round(float(v), 4) for k, v in bf16_vs_fp32(generators[0], a.valid).items()})
