@@ -1,5 +1,5 @@
 "The `colorgan-colorize` command, run for real in a subprocess, on good photos and bad files."
-import os, subprocess, sys, tempfile
+import atexit, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
@@ -12,6 +12,7 @@ def _command():
 
 # The command caches ONNX exports under $COLORGAN_HOME/onnx: keep the tests' exports out of the user's cache.
 HOME = Path(tempfile.mkdtemp(prefix='colorgan-test-home-'))
+atexit.register(shutil.rmtree, HOME, ignore_errors=True)
 
 def colorize(*args, timeout=120):
     "Run the command with `args`; return the CompletedProcess (text stdout/stderr)."
