@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from fastai.layers import BatchNorm, ConvLayer, PixelShuffle_ICNR, ResBlock
 from fastai.torch_core import apply_init
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from .data import write_atomically
 from . import __version__
 
@@ -231,7 +231,8 @@ def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped b
     metadata = {'colorgan_config': json.dumps(generator.config), 'colorgan_version': __version__,
                 **{k: str(v) for k, v in facts.items()}}
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    return write_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    # `save_file` would create the file readable by its owner only; written as bytes it gets the usual permissions
+    return write_atomically(path, lambda tmp: tmp.write_bytes(save(tensors, metadata=metadata)))
 
 # %% ../nbs/02_model.ipynb #6b876f7f
 def _read_config(path:Path) -> tuple: # (config dict, facts dict)
