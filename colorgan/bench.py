@@ -268,11 +268,12 @@ def device_name(device, # a torch device
 ROWS = ('data path alone', 'pretrain step', 'GAN step', 'end-to-end GAN training',
         'inference batch 1 (latency)', 'inference batch N (throughput)')
 
-TINY = dict(size=32, bs=2, steps=1, data_steps=2, repeats=1, workers=0, threads=1)
+TINY = dict(size=32, bs=2, infer_bs=2, steps=1, data_steps=2, repeats=1, workers=0, threads=1)
 
 def run_bench(data='sample',        # a folder of photos, or 'sample' for the built-in ones
               size:int=256,         # image side for training and inference
-              bs:int=16,            # batch size (and N of the inference throughput row)
+              bs:int=16,            # batch size of training and data loading
+              infer_bs:int=64,      # batch size N of the inference throughput row
               workers:int=None,     # DataLoader workers on both sides; default: the CPU count, up to 8
               device=None,          # default: the GPU if there is one
               steps:int=10,         # training batches per timed epoch
@@ -289,18 +290,18 @@ def run_bench(data='sample',        # a folder of photos, or 'sample' for the bu
     photos = find_images(resolve_data(data))
     threads_before = torch.get_num_threads()
     if threads: torch.set_num_threads(threads)
-    try: rows, engine = _measure_all(photos, size, bs, workers, device, steps, data_steps, repeats, compile, decode_on_device,
-                                         log or (lambda msg: None))
+    try: rows, engine = _measure_all(photos, size, bs, infer_bs, workers, device, steps, data_steps, repeats, compile,
+                                     decode_on_device, log or (lambda msg: None))
     finally: threads, _ = torch.get_num_threads(), torch.set_num_threads(threads_before)
     df = pd.DataFrame.from_dict(rows, orient='index')
     df['ratio'] = df.colorgan / df.reference
     df.attrs.update(device=f'{device.type} ({device_name(device)})', torch=torch.__version__, threads=threads,
-                    size=size, bs=bs, workers=workers, steps=steps, data_steps=data_steps, repeats=repeats,
+                    size=size, bs=bs, infer_bs=infer_bs, workers=workers, steps=steps, data_steps=data_steps, repeats=repeats,
                     photos=len(photos), engine=engine, compile=bool(_learner_kwargs(compile)) if compile else False,
                     decode_on_device=decode_on_device)
     return df
 
-def _measure_all(photos, size, bs, workers, device, steps, data_steps, repeats, compile, decode_on_device, log):
+def _measure_all(photos, size, bs, infer_bs, workers, device, steps, data_steps, repeats, compile, decode_on_device, log):
     "The rows of `run_bench`, and the name of the inference engine."
     rows = {}
     with tempfile.TemporaryDirectory(prefix='colorgan-bench-') as tmp:
@@ -310,7 +311,7 @@ def _measure_all(photos, size, bs, workers, device, steps, data_steps, repeats, 
         log('GAN step'); rows[ROWS[2]] = bench_step('gan', size, bs, steps, device, repeats, compile)
         log('end-to-end GAN training'); rows[ROWS[3]] = bench_end_to_end(find_images(epoch_folder(photos, steps * bs + 1, Path(tmp)/'e2e')),
                                                                          size, bs, workers, device, repeats, compile, decode_on_device)
-    log('inference'); rows[ROWS[4]], rows[ROWS[5]], engine = bench_inference(size, bs, device, repeats)
+    log('inference'); rows[ROWS[4]], rows[ROWS[5]], engine = bench_inference(size, infer_bs, device, repeats)
     return rows, engine
 
 # %% ../nbs/09_bench.ipynb #9ece8fbb
@@ -324,7 +325,7 @@ def format_bench(df:pd.DataFrame, # from `run_bench`
             + (', compiled' if a.get('compile') else '') + (', JPEGs decoded on the device' if a.get('decode_on_device') else ''))
     lines = [f"{'':32s}{'unit':>10s}{'reference':>12s}{'colorgan':>12s}{'ratio':>9s}"]
     for name, r in df.iterrows():
-        name = name.replace(' N ', f' {a["bs"]} ')
+        name = name.replace(' N ', f' {a["infer_bs"]} ')
         lines.append(f"{name:32s}{r.unit:>10s}{r.reference:12.3g}{r.colorgan:12.3g}{r.ratio:8.2f}x")
     return '\n'.join([head, ''] + lines + ['', 'ratio = colorgan / reference: above 1 is faster for images/s, below 1 is faster for ms'])
 
@@ -338,20 +339,21 @@ def bench_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
                                 'inference next to colorgan\'s, in one process, and print images/s with the ratios.')
     p.add_argument('--data', default='sample', help="a folder of photos, or 'sample' for the built-in ones (default: sample)")
     p.add_argument('--size', type=int, help='image side for training and inference (default: 256)')
-    p.add_argument('--bs', type=int, help='batch size, and N of the inference throughput row (default: 16)')
+    p.add_argument('--bs', type=int, help='batch size of training and data loading (default: 16)')
+    p.add_argument('--infer-bs', type=int, help='batch size of the inference throughput row (default: 64)')
     p.add_argument('--workers', type=int, help='DataLoader workers on both sides (default: the CPU count, up to 8)')
     p.add_argument('--device', help="'cpu', 'cuda', 'cuda:1' (default: cuda if available, else cpu)")
     p.add_argument('--steps', type=int, help='training batches per timed epoch (default: 10)')
     p.add_argument('--data-steps', type=int, help='batches per timed epoch of the data path (default: 20)')
     p.add_argument('--repeats', type=int, help='timed repeats per measurement; the median is shown (default: 3)')
     p.add_argument('--threads', type=int, help="torch's CPU threads (default: torch's own choice)")
-    p.add_argument('--tiny', action='store_true', help='seconds on a CPU: 32 px, batch 2, 1 step, no workers, 1 thread (a smoke test, not a speed test)')
+    p.add_argument('--tiny', action='store_true', help='seconds on a CPU: 32 px, batches of 2, 1 step, no workers, 1 thread (a smoke test, not a speed test)')
     p.add_argument('--compile', action='store_true', help="torch.compile colorgan's networks, if its learners have that option")
     p.add_argument('--decode-on-device', action='store_true', help="colorgan's loader decodes JPEGs on the device (get_dls(..., decode_on_device=True))")
     a = p.parse_args(argv)
-    given = {k: v for k, v in vars(a).items() if k in ('size', 'bs', 'workers', 'steps', 'data_steps', 'repeats', 'threads') and v is not None}
+    given = {k: v for k, v in vars(a).items() if k in ('size', 'bs', 'infer_bs', 'workers', 'steps', 'data_steps', 'repeats', 'threads') and v is not None}
     opts = {**(TINY if a.tiny else {}), **given}
-    for k in ('size', 'bs', 'steps', 'data_steps', 'repeats', 'threads'):
+    for k in ('size', 'bs', 'infer_bs', 'steps', 'data_steps', 'repeats', 'threads'):
         if opts.get(k, 1) < 1: return _error(f'--{k.replace("_", "-")} must be at least 1')
     if opts.get('workers', 0) < 0: return _error('--workers cannot be negative')
     device = a.device or ('cuda' if torch.cuda.is_available() else 'cpu')
