@@ -340,7 +340,7 @@ class _PhotoToLab(ItemTransform):
     "In a worker, when training on the CPU: one photo's uint8 RGB becomes scaled (L, ab), so that the workers share the Lab step."
     order = 100
     def encodes(self, item):
-        L, ab = _RGBBatchToLab()((item[0][None],))
+        L, ab = normalize_lab(rgb_to_lab(item[0][None]))
         return L[0], ab[0]
 
 # %% ../nbs/01_data.ipynb #1ee69890
@@ -362,17 +362,22 @@ def _crop_resize(img:torch.Tensor, # a (3,H,W) uint8 image
     # channels are interleaved as Pillow decodes them, it is twice as fast as Pillow's own
     return TF.resized_crop(img, top, left, side, side, [size, size], antialias=True)
 
-class _CropFlip(Transform):
-    "In a worker: a photo becomes a (3,size,size) uint8 tensor, cropped and resized as fastai's `Resize` does and, for training, flipped at random."
-    def __init__(self, size:int): super().__init__(); self.size, self.train = size, False
+class _RandomForTraining:
+    "Mixin for a transform that crops and flips at random for training, and takes the centre unflipped otherwise, as `Resize` and `FlipItem` do."
+    train = False
     def __call__(self, b, split_idx=None, **kwargs):
-        self.train = split_idx == 0  # random crops and flips for training only, as `Resize` and `FlipItem` do
+        self.train = split_idx == 0  # fastai says which split a batch is for
         return super().__call__(b, split_idx=split_idx, **kwargs)
+    def crop_pcts(self) -> tuple: return (random.random(), random.random()) if self.train else (0.5, 0.5)
+    def random_flip(self) -> bool: return self.train and random.random() < 0.5
+
+class _CropFlip(_RandomForTraining, Transform):
+    "In a worker: a photo becomes a (3,size,size) uint8 tensor, cropped and resized as fastai's `Resize` does and, for training, flipped at random."
+    def __init__(self, size:int): super().__init__(); self.size = size
     def encodes(self, img:Image.Image):
         # What `Resize`, `FlipItem` and `ToTensor` do, with the crop and resize that the device path uses: in half the time
-        x = _crop_resize(torch.from_numpy(np.array(img)).permute(2, 0, 1), self.size,
-                         (random.random(), random.random()) if self.train else (0.5, 0.5))
-        return (x.flip(-1) if self.train and random.random() < 0.5 else x).contiguous()
+        x = _crop_resize(torch.from_numpy(np.array(img)).permute(2, 0, 1), self.size, self.crop_pcts())
+        return (x.flip(-1) if self.random_flip() else x).contiguous()
 
 # %% ../nbs/01_data.ipynb #ab3712b6
 class _LabDL(TfmdDL):
@@ -510,22 +515,17 @@ def _decode_batch(items:list,           # the `_Encoded` photos of a batch
     return out
 
 # %% ../nbs/01_data.ipynb #17b6f09e
-class _DecodeOnDevice(ItemTransform):
+class _DecodeOnDevice(_RandomForTraining, ItemTransform):
     "On the device: a batch of `_Encoded` photos becomes a uint8 RGB batch, decoded, cropped, resized and (training) flipped."
     order = 50  # before `_RGBBatchToLab`
-    def __init__(self, size): super().__init__(); self.size, self.train = size, False
-    def __call__(self, b, split_idx=None, **kwargs):
-        self.train = split_idx == 0  # random crops and flips for training only, as `Resize` and `FlipItem` do
-        return super().__call__(b, split_idx=split_idx, **kwargs)
+    def __init__(self, size): super().__init__(); self.size = size
     def encodes(self, b):
         items, where = b  # `where` is an empty tensor that fastai moved to the device: it says which device that is
         imgs = [o for o in _decode_batch(items, where.device) if o is not None]
         if not imgs: return (torch.empty(0, 3, self.size, self.size, dtype=torch.uint8, device=where.device),)
-        pcts = [(random.random(), random.random()) if self.train else (0.5, 0.5) for _ in imgs]
-        x = torch.stack([_crop_resize(img, self.size, p) for img, p in zip(imgs, pcts)])
-        if self.train:
-            flip = torch.tensor([random.random() < 0.5 for _ in imgs], device=x.device)
-            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        x = torch.stack([_crop_resize(img, self.size, self.crop_pcts()) for img in imgs])
+        flips = [self.random_flip() for _ in imgs]
+        if any(flips): x = torch.where(torch.tensor(flips, device=x.device)[:, None, None, None], x.flip(-1), x)
         return (x,)
 
 class _EncodedLabDL(_LabDL):
