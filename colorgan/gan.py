@@ -91,6 +91,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
                 betas=(0.5, 0.999),        # Adam betas of both nets
                 lambda_l1:float=100.,      # weight of L1 in the generator's loss
                 compile:bool=False,        # `torch.compile` both nets (worth it for long GPU runs)
+                loss_func=None,            # the generator's L1 term; plain L1 if None, or e.g. `RebalancedL1`
                 **kwargs,                  # passed on to `Learner`
                ) -> Learner:
     "A fastai Learner that trains `generator` adversarially against a PatchGAN discriminator."
@@ -98,7 +99,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     if compile: compile_model(generator), compile_model(discriminator)
     trainer = ConditionalGANTrainer(discriminator, lr, betas, lambda_l1)
     metrics = [ValueMetric(partial(trainer.epoch_mean, name), name) for name in GAN_LOSS_NAMES]
-    learn = Learner(dls, generator.to(dls.device), loss_func=nn.L1Loss(), lr=lr, wd=0., metrics=metrics,
+    learn = Learner(dls, generator.to(dls.device), loss_func=loss_func or nn.L1Loss(), lr=lr, wd=0., metrics=metrics,
                     opt_func=partial(fused_adam, betas=betas),
                     cbs=[trainer, StopOnNonFiniteLoss()], **kwargs)
     learn.gan_trainer = trainer
@@ -125,17 +126,20 @@ class SampleGridSaver(Callback):
 
 # %% ../nbs/04_gan.ipynb #e2c0b70f
 class LossHistory(Callback):
-    "Append one row of losses per finished epoch to `history`: stage, epoch, train and valid L1, and the GAN losses."
+    "Append one row of losses per finished epoch to `history`: stage, epoch, train loss, plain L1 on validation, and the GAN losses."
     order = 65  # after the Recorder has the validation loss
     def __init__(self, history:list, # rows are appended here
                  stage:str):         # 'pretrain' or 'gan'
         self.history, self.stage = history, stage
-    def before_epoch(self): self.total, self.n = 0., 0
-    def after_batch(self):
-        if self.training: self.total, self.n = self.total + self.loss.detach(), self.n + 1  # no GPU sync per batch
+    def before_epoch(self): self.total, self.n, self.valid_total, self.n_valid = 0., 0, 0., 0
+    def after_batch(self):  # sums stay on the device: no GPU sync per batch
+        if self.training: self.total, self.n = self.total + self.loss.detach(), self.n + 1
+        else:  # plain L1, whatever the training loss is (e.g. `RebalancedL1`), so that runs compare
+            bs = len(self.yb[0])
+            self.valid_total, self.n_valid = self.valid_total + F.l1_loss(self.pred.float(), self.yb[0].float()) * bs, self.n_valid + bs
     def after_epoch(self):
         row = dict(stage=self.stage, epoch=self.epoch+1, train_loss=float(self.total)/max(self.n, 1),
-                   valid_l1=float(self.recorder.final_record[1]))
+                   valid_l1=float(self.valid_total)/self.n_valid if self.n_valid else float('nan'))
         gan = getattr(self.learn, 'gan_trainer', None)
         row.update({name: gan.epoch_mean(name) for name in GAN_LOSS_NAMES} if gan else {'g_l1': row['train_loss']})
         self.history.append(row)

@@ -23,7 +23,7 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 import colorgan
 from .data import KaggleCredentialsError, find_images, get_dls, resolve_data, write_atomically
 from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, init_weights, save_generator, unwrap_model
-from .pretrain import ResumeAt, pretrain_learner
+from .pretrain import RebalancedL1, ResumeAt, ab_histogram, pretrain_learner, rebalancing_weights
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
 # %% ../nbs/05_train.ipynb #2395ed72
@@ -170,12 +170,13 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           compile:bool=False,      # `torch.compile` the networks (worth it for long GPU runs)
           decode_on_device:bool=False, # decode JPEGs on the device (keeps a GPU fed from few CPU cores)
           chroma_scale:int=1,      # the generator predicts ab at full size (1), or at 1/2 or 1/4 of it: fewer FLOPs
+          rebalance:bool=False,    # weight L1 by the rarity of each pixel's true colour in the training photos (`RebalancedL1`)
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
     folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale)
     out = Path(out)
     run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
-               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale)
+               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance)
     state = _resume_state(out, run)
     torch.manual_seed(seed)
     dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device,
@@ -187,19 +188,21 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
         done, history = state['done'], state['history']
         set_rng_state(state['rng'])
         if not rank_distrib(): print(f"Resuming {out}: {done['pretrain']} pretraining and {done['gan']} GAN epochs already done")
+    # The colour histogram of the training photos' centre crops: the same on every resume
+    loss_func = RebalancedL1(rebalancing_weights(ab_histogram(dls.test_dl(dls.train.items, rm_type_tfms=0)))) if rebalance else None
     samples = dls.valid.one_batch()  # the same photos in every sample grid
     stage_cbs = lambda stage: [ResumeAt(done[stage]), LossHistory(history, stage), SampleGridSaver(out/'samples', stage, samples),
                                Checkpointer(out, run, history, stage, done)]
 
     if done['pretrain'] < pretrain_epochs:
-        learn = pretrain_learner(dls, generator, compile=compile)
+        learn = pretrain_learner(dls, generator, compile=compile, loss_func=loss_func)
         learn.create_opt()
         if state and done['gan'] == 0 and done['pretrain']: learn.opt.load_state_dict(state['generator_opt'])
         with data_parallel(learn): learn.fit_one_cycle(pretrain_epochs, pretrain_lr, cbs=stage_cbs('pretrain'))
 
     if done['gan'] < gan_epochs:
         discriminator = init_weights(PatchDiscriminator())
-        learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1, compile=compile)
+        learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1, compile=compile, loss_func=loss_func)
         learn.create_opt()
         if state and done['gan']:
             discriminator.load_state_dict(state['discriminator'])
@@ -212,7 +215,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
     if not rank_distrib():
         last = history[-1] if history else {}
         save_generator(generator, path, data=str(data), size=str(size), pretrain_epochs=str(pretrain_epochs),
-                       gan_epochs=str(gan_epochs), valid_l1=f"{last.get('valid_l1', float('nan')):.5f}",
+                       gan_epochs=str(gan_epochs), recipe=json.dumps(run), valid_l1=f"{last.get('valid_l1', float('nan')):.5f}",
                        colorgan_version=colorgan.__version__, trained_at=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     return path
 
@@ -235,11 +238,12 @@ def train_cli(data:str='sample',      # a folder of colour photos, `sample`, or 
               compile:bool=False,     # torch.compile the networks (worth it for long GPU runs)
               decode_on_device:bool=False, # decode JPEGs on the GPU (for hosts with few CPU cores, e.g. Colab)
               chroma_scale:int=1,     # predict colour at full size (1), or at 1/2 or 1/4 of it: 1.5x or 2.2x fewer FLOPs
+              rebalance:bool=False,   # weight L1 by the rarity of each pixel's colour (Zhang et al.'s class rebalancing)
              ):
     "Train a colorgan generator: L1 pretraining, then GAN training; resumable."
     try:
         path = train(data, out, size, bs, pretrain_epochs, gan_epochs, pretrain_lr, gan_lr, lambda_l1,
                      None if pretrained.lower() == 'none' else pretrained, seed, valid_pct, workers, device, compile, decode_on_device,
-                     chroma_scale)
+                     chroma_scale, rebalance)
     except TrainingError as e: sys.exit(f"colorgan-train: error: {e}")
     if not rank_distrib(): print(f"Saved {path}")
