@@ -13,11 +13,13 @@ import numpy as np, pandas as pd, torch
 from torch.utils.flop_counter import FlopCounterMode
 from fastai.torch_core import set_seed
 from colorgan.color import rgb_to_lab
-from colorgan.data import find_images, get_dls
+from colorgan.images import find_images
+from colorgan.data import get_dls
 from colorgan.model import CHROMA_SCALES, build_generator
 from colorgan.pretrain import pretrain_learner
 from colorgan.gan import gan_learner
-from colorgan.inference import TorchColorizer, colorize, fast_generator
+from colorgan.inference import colorize
+from colorgan.engines import TorchColorizer, fast_generator
 from colorgan.metrics import colour_photos, evaluate, grayscale, psnr
 
 def gflops(generator, size=256):
