@@ -14,7 +14,8 @@ import torch, gradio as gr
 from PIL import Image
 from .images import find_images, open_image, ImageReadError
 from .sources import sample_photos
-from .inference import colorize
+from .devices import default_device
+from .inference import check_render_size, colorize
 from .engines import fast_generator
 from .metrics import grayscale
 from .model import load_generator
@@ -23,20 +24,18 @@ from .model import load_generator
 NO_MODEL_MESSAGE = ('No model is loaded, so the app cannot colorize yet. Train one with '
                     '`colorgan-train --data sample` (or your own folder of photos instead of `sample`), '
                     'then start the app with it: `colorgan-app --model path/to/generator.safetensors`.')
-MIN_RENDER, MAX_RENDER = 64, 1024
+MIN_RENDER, MAX_RENDER = 64, 1024  # the slider's range
 
 def _is_too_big(error:Exception) -> bool:
     "Whether an `ImageReadError` is about Pillow's decompression-bomb limit."
     return (isinstance(error.__cause__, (Image.DecompressionBombError, Image.DecompressionBombWarning))
             or 'decompression' in str(error).lower())
 
-def _check_render_size(size) -> int:
-    "The render size as an int, or a `gr.Error` saying which sizes work."
-    try: size = int(size)
-    except (TypeError, ValueError): size = -1
-    if not (MIN_RENDER <= size <= MAX_RENDER and size % 32 == 0):
-        raise gr.Error(f'The render size must be a multiple of 32 between {MIN_RENDER} and {MAX_RENDER}, not {size}.', title='Render size', print_exception=False)
-    return size
+def _render_size(size) -> int:
+    "The render size from the page as an int, or a `gr.Error` saying which sizes work."
+    try: return check_render_size(int(size), MAX_RENDER)
+    except (TypeError, ValueError) as e:
+        raise gr.Error(f'The render size must be a multiple of 32 up to {MAX_RENDER}, not {size!r}.', title='Render size', print_exception=False) from e
 
 # %% ../nbs/13_app.ipynb #603cdbc0
 def colorize_upload(path, # the uploaded file (a path), or None when nothing was uploaded
@@ -47,7 +46,7 @@ def colorize_upload(path, # the uploaded file (a path), or None when nothing was
     "Colorize one uploaded file for the app; problems become a `gr.Error` that the user can act on."
     if generator is None: raise gr.Error(NO_MODEL_MESSAGE, title='No model', print_exception=False)
     if not path: raise gr.Error('Upload a photo first (or pick one of the examples).', title='No photo', print_exception=False)
-    render_size = _check_render_size(render_size)
+    render_size = _render_size(render_size)
     try: image = open_image(path)
     except ImageReadError as e:
         name = Path(path).name  # the user knows their file's name, not our temp path
@@ -130,9 +129,9 @@ def app_cli(argv:list|None=None, # command-line arguments; default: sys.argv[1:]
     p.add_argument('--size', type=int, default=256, help='the render size the app starts with, a multiple of 32 (default: %(default)s)')
     p.add_argument('--device', default=None, help='e.g. cpu, cuda (default: cuda if available, else cpu)')
     a = p.parse_args(argv)
-    if not (MIN_RENDER <= a.size <= MAX_RENDER and a.size % 32 == 0):
-        p.error(f'--size {a.size}: use a multiple of 32 between {MIN_RENDER} and {MAX_RENDER}')
-    device = a.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    try: check_render_size(a.size, MAX_RENDER)
+    except ValueError as e: p.error(f'--size: {e}')
+    device = default_device(a.device)
     generator, note = _load_for_app(a.model, device)
     if generator is None: print(' '.join(s for s in [note, NO_MODEL_MESSAGE] if s).replace('⚠️ ', ''), file=sys.stderr)
     demo = build_app(generator, render_size=a.size, device=device, note=note)

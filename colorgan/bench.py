@@ -10,7 +10,7 @@ __all__ = ['ROWS', 'TINY', 'TutorialDataset', 'tutorial_dataloader', 'TutorialSt
            'format_bench', 'bench_cli']
 
 # %% ../nbs/14_bench.ipynb #5035d4f0
-import argparse, contextlib, copy, inspect, os, platform, shutil, statistics, sys, tempfile, time, warnings
+import argparse, contextlib, copy, platform, shutil, sys, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
@@ -20,8 +20,8 @@ from fastai.data.load import DataLoader as FastaiDataLoader
 from .images import find_images
 from .data import get_dls, split_files
 from .sources import resolve_data
-from .devices import median_seconds, sync
-from .model import build_generator, PatchDiscriminator, init_weights
+from .devices import default_device, median_seconds, sync, usable_cpus
+from .model import build_generator, PatchDiscriminator
 from .pretrain import pretrain_learner
 from .gan import gan_learner
 from . import engines
@@ -139,8 +139,7 @@ def _images_per_s(reference, colorgan, device, repeats):
 
 def _get_dls(photos, size, bs, workers, device, decode_on_device):
     "`get_dls` on `photos`, keeping one photo for validation."
-    kw = dict(decode_on_device=True) if decode_on_device else {}  # only where asked: older `get_dls` lacks the option
-    return get_dls(photos, size=size, bs=bs, valid_pct=1/len(photos), num_workers=workers, device=device, **kw)
+    return get_dls(photos, size=size, bs=bs, valid_pct=1/len(photos), num_workers=workers, device=device, decode_on_device=decode_on_device)
 
 def bench_data(photos:list,        # image files; one epoch reads them all
                size:int, bs:int,   # image side and batch size
@@ -154,13 +153,6 @@ def bench_data(photos:list,        # image files; one epoch reads them all
     return _images_per_s(lambda: _epoch(ref, device), lambda: _epoch(dls.train, device), device, repeats)
 
 # %% ../nbs/14_bench.ipynb #c3af6428
-def _learner_kwargs(compile):
-    "Keyword arguments that turn on `torch.compile` in colorgan's learners, if they have that option."
-    if not compile: return {}
-    ok = all('compile' in inspect.signature(f).parameters for f in (pretrain_learner, gan_learner))
-    if not ok: warnings.warn("--compile: colorgan's learners have no compile option; measuring without it")
-    return dict(compile=True) if ok else {}
-
 def _fit_epoch(learn, n_images):
     "Run one quiet epoch of `learn`, which trains on `n_images` images; return `n_images`."
     with learn.no_bar(), learn.no_logging(): learn.fit(1)
@@ -170,18 +162,18 @@ def bench_step(kind:str,           # 'pretrain' or 'gan'
                size:int, bs:int,   # image side and batch size
                steps:int,          # training batches per timed epoch
                device, repeats:int=3, # where to train; timed epochs
-               compile:bool=False, # `torch.compile` colorgan's networks, if its learners have that option
+               compile:bool=False, # `torch.compile` colorgan's networks
               ) -> dict:           # the row: reference and colorgan images/s
     "Images per second of one training step, the tutorial's eager fp32 step against colorgan's Learner."
     dls = synthetic_dls(size, bs, steps, device)
     batch = dls.train.one_batch()
-    ref = TutorialSteps(build_generator(None).to(device), init_weights(PatchDiscriminator()).to(device))
+    ref = TutorialSteps(build_generator(None).to(device), PatchDiscriminator().to(device))
     step = ref.pretrain_step if kind == 'pretrain' else ref.gan_step
     def ref_epoch():
         for _ in range(steps): step(*batch)
         return steps * bs
     G = build_generator(None)
-    learn = pretrain_learner(dls, G, **_learner_kwargs(compile)) if kind == 'pretrain' else gan_learner(dls, G, **_learner_kwargs(compile))
+    learn = (pretrain_learner if kind == 'pretrain' else gan_learner)(dls, G, compile=compile)
     return _images_per_s(ref_epoch, lambda: _fit_epoch(learn, steps * bs), device, repeats)
 
 # %% ../nbs/14_bench.ipynb #2e56aa21
@@ -189,14 +181,14 @@ def bench_end_to_end(photos:list,        # image files; one epoch reads them all
                      size:int, bs:int,   # image side and batch size
                      workers:int,        # DataLoader worker processes, on both sides
                      device, repeats:int=3, # where to train; timed epochs
-                     compile:bool=False, # `torch.compile` colorgan's networks, if its learners have that option
+                     compile:bool=False, # `torch.compile` colorgan's networks
                      decode_on_device:bool=False, # `get_dls(..., decode_on_device=True)`: JPEGs decoded on the device
                     ) -> dict:           # the row: reference and colorgan images/s
     "Images per second of a GAN training epoch on real photos: the tutorial's loader and step against `gan_learner` on `get_dls`."
     dls = _get_dls(photos, size, bs, workers, device, decode_on_device)
     ref_dl = tutorial_dataloader(split_files(photos, 1/len(photos))[0], size, bs, workers, device)  # get_dls's training files
-    ref = TutorialSteps(build_generator(None).to(device), init_weights(PatchDiscriminator()).to(device))
-    learn = gan_learner(dls, build_generator(None), **_learner_kwargs(compile))
+    ref = TutorialSteps(build_generator(None).to(device), PatchDiscriminator().to(device))
+    learn = gan_learner(dls, build_generator(None), compile=compile)
     return _images_per_s(lambda: _epoch(ref_dl, device, ref.gan_step), lambda: _fit_epoch(learn, len(dls.train) * bs), device, repeats)
 
 # %% ../nbs/14_bench.ipynb #fb2a20cf
@@ -261,14 +253,14 @@ def run_bench(data='sample',        # a folder of photos, or 'sample' for the bu
               steps:int=10,         # training batches per timed epoch
               data_steps:int=20,    # batches per timed epoch of the data path alone
               repeats:int=3,        # timed repeats of each measurement; the median is kept
-              compile:bool=False,   # `torch.compile` colorgan's networks, if its learners have that option
+              compile:bool=False,   # `torch.compile` colorgan's networks
               threads:int=None,     # torch's CPU threads while measuring; default: as they are
               decode_on_device:bool=False, # colorgan's data decodes JPEGs on the device (`get_dls(..., decode_on_device=True)`)
               log=None,             # called with a line of progress before each measurement
              ) -> pd.DataFrame:     # one row per `ROWS`: unit, reference, colorgan, ratio; the setup in `.attrs`
     "Measure the reference tutorial's loop and colorgan side by side, in this process, and tabulate the ratios."
-    device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
-    workers = min(8, os.cpu_count() or 1) if workers is None else workers
+    device = default_device(device)
+    workers = min(8, usable_cpus()) if workers is None else workers
     photos = find_images(resolve_data(data))
     threads_before = torch.get_num_threads()
     if threads: torch.set_num_threads(threads)
@@ -279,7 +271,7 @@ def run_bench(data='sample',        # a folder of photos, or 'sample' for the bu
     df['ratio'] = df.colorgan / df.reference
     df.attrs.update(device=f'{device.type} ({device_name(device)})', torch=torch.__version__, threads=threads,
                     size=size, bs=bs, infer_bs=infer_bs, workers=workers, steps=steps, data_steps=data_steps, repeats=repeats,
-                    photos=len(photos), engine=engine, compile=bool(_learner_kwargs(compile)) if compile else False,
+                    photos=len(photos), engine=engine, compile=compile,
                     decode_on_device=decode_on_device)
     return df
 
@@ -338,7 +330,7 @@ def bench_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
     for k in ('size', 'bs', 'infer_bs', 'steps', 'data_steps', 'repeats', 'threads'):
         if opts.get(k, 1) < 1: return _error(f'--{k.replace("_", "-")} must be at least 1')
     if opts.get('workers', 0) < 0: return _error('--workers cannot be negative')
-    device = a.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = default_device(a.device)
     try: torch.empty(0, device=device)
     except Exception as e: return _error(f'--device {device} is not usable here: {str(e).splitlines()[0]}')
     try: resolve_data(a.data)

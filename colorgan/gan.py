@@ -17,7 +17,7 @@ from torch import nn
 from fastai.learner import Learner, ValueMetric
 from fastai.callback.core import Callback
 from fastai.torch_core import num_distrib, rank_distrib
-from .model import PatchDiscriminator, init_weights, unwrap_model
+from .model import PatchDiscriminator, unwrap_model
 from .data import show_colorizations
 from .images import write_atomically
 from .pretrain import check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
@@ -87,7 +87,7 @@ class ConditionalGANTrainer(Callback):
 # %% ../nbs/08_gan.ipynb #eee25310
 def gan_learner(dls,                       # DataLoaders of (L, ab) batches, from `get_dls`
                 generator:nn.Module,       # the (pretrained) generator
-                discriminator:nn.Module=None, # a PatchGAN; a new `PatchDiscriminator` with N(0, 0.02) init if None
+                discriminator:nn.Module=None, # a PatchGAN; a new `PatchDiscriminator` (N(0, 0.02) init) if None
                 lr:float=2e-4,             # learning rate of both nets
                 betas=(0.5, 0.999),        # Adam betas of both nets
                 lambda_l1:float=100.,      # weight of L1 in the generator's loss
@@ -96,7 +96,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
                 **kwargs,                  # passed on to `Learner`
                ) -> Learner:
     "A fastai Learner that trains `generator` adversarially against a PatchGAN discriminator."
-    if discriminator is None: discriminator = init_weights(PatchDiscriminator())
+    if discriminator is None: discriminator = PatchDiscriminator()
     if compile: compile_model(generator), compile_model(discriminator)
     trainer = ConditionalGANTrainer(discriminator, lr, betas, lambda_l1)
     metrics = [ValueMetric(partial(trainer.epoch_mean, name), name) for name in GAN_LOSS_NAMES]

@@ -17,7 +17,8 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from .color import rgb_to_lab, lab_to_rgb
 from .images import find_images, open_image, write_atomically, ImageReadError
 from .sources import resolve_data
-from .inference import colorize_images
+from .devices import default_device
+from .inference import check_render_size, colorize_images
 from .model import load_generator
 
 # %% ../nbs/12_metrics.ipynb #dea178b1
@@ -195,12 +196,13 @@ def eval_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
     p.add_argument('--bs', type=int, default=8, help='photos colorized at a time (default: %(default)s)')
     p.add_argument('--show', type=int, default=4, help='photos in comparison.png (default: %(default)s)')
     a = p.parse_args(argv)
-    if a.size < 32 or a.size % 32: p.error(f'--size {a.size}: use a multiple of 32, such as 256')
+    try: check_render_size(a.size)
+    except ValueError as e: p.error(f'--size: {e}')
     if not Path(a.model).is_file():
         p.error(f'--model {a.model}: no such file. Train one with `colorgan-train --data sample` or point at a generator.safetensors')
     try: folder = resolve_data(a.data)
     except (OSError, ValueError, RuntimeError) as e: p.error(str(e))  # missing folder, no images, no Kaggle credentials
-    device = a.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = default_device(a.device)
     generator = load_generator(a.model, device=device)
     df = evaluate(generator, folder, render_size=a.size, device=device, bs=a.bs)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)

@@ -6,10 +6,11 @@ Docs: https://colorgan.github.io/colorgan/model.html.md"""
 
 # %% auto #0
 __all__ = ['CHROMA_SCALES', 'resnet18_encoder', 'UnetBlock', 'UnetGenerator', 'EncoderWeightsUnavailable', 'load_encoder_weights',
-           'build_generator', 'init_weights', 'PatchDiscriminator', 'unwrap_model', 'save_generator', 'load_generator']
+           'build_generator', 'init_weights', 'PatchDiscriminator', 'unwrap_model', 'evaluating', 'save_generator',
+           'load_generator']
 
 # %% ../nbs/06_model.ipynb #1bd5d0fd
-import json, os, warnings
+import contextlib, json, os, warnings
 from collections import OrderedDict
 from pathlib import Path
 import torch, torchvision
@@ -219,6 +220,17 @@ def unwrap_model(model:nn.Module, # a network, possibly wrapped
         inner = getattr(model, '_orig_mod', getattr(model, 'module', None))
         if not isinstance(inner, nn.Module): return model
         model = inner
+
+# %% ../nbs/06_model.ipynb #54dc1653
+@contextlib.contextmanager
+def evaluating(module, # a network (any callable is let through unchanged)
+              ):
+    "Put `module` in eval mode for the `with` block, then back into the mode it was in."
+    was_training = getattr(module, 'training', False)
+    if isinstance(module, nn.Module): module.eval()
+    try: yield module
+    finally:
+        if isinstance(module, nn.Module): module.train(was_training)
 
 # %% ../nbs/06_model.ipynb #899c9c78
 def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped by `torch.compile` or DDP

@@ -10,17 +10,17 @@ __all__ = ['AB_BIN', 'AB_BINS', 'use_fast_precision', 'compile_model', 'fused_ad
            'ab_histogram', 'rebalancing_weights', 'RebalancedL1']
 
 # %% ../nbs/07_pretrain.ipynb #a017d1ee
-import math, warnings, torch
+import warnings, torch
 from torch import nn
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.callback.core import Callback, CancelFitException
-from fastai.callback.schedule import *
+import fastai.callback.schedule  # noqa: F401 (it adds `fit_one_cycle` to `Learner`)
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.channelslast import ChannelsLast
 from fastprogress.fastprogress import progress_bar
 from .color import AB_SCALE
-from .model import build_generator
+from .model import build_generator, evaluating
 from .data import show_colorizations
 
 # %% ../nbs/07_pretrain.ipynb #9c69bf26
@@ -103,10 +103,7 @@ def predict_ab(generator:nn.Module, # a generator (any mode; it is put in eval m
                L:torch.Tensor,      # (N,1,H,W) scaled L on the generator's device
               ) -> torch.Tensor:    # (N,2,H,W) predicted scaled ab
     "Predict ab for a batch of L with the generator in eval mode."
-    was_training = generator.training
-    generator.eval()
-    try: return generator(L).float()
-    finally: generator.train(was_training)
+    with evaluating(generator): return generator(L).float()
 
 # %% ../nbs/07_pretrain.ipynb #335f5ff4
 def show_results(learn:Learner, # a Learner whose model is the generator

@@ -24,7 +24,7 @@ import colorgan
 from .sources import KaggleCredentialsError, resolve_data
 from .images import find_images, write_atomically
 from .data import get_dls
-from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, init_weights, save_generator, unwrap_model
+from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, save_generator, unwrap_model
 from .pretrain import RebalancedL1, ResumeAt, ab_histogram, pretrain_learner, rebalancing_weights
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
@@ -203,7 +203,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
         with data_parallel(learn): learn.fit_one_cycle(pretrain_epochs, pretrain_lr, cbs=stage_cbs('pretrain'))
 
     if done['gan'] < gan_epochs:
-        discriminator = init_weights(PatchDiscriminator())
+        discriminator = PatchDiscriminator()
         learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1, compile=compile, loss_func=loss_func)
         learn.create_opt()
         if state and done['gan']:
