@@ -7,10 +7,10 @@ Docs: https://colorgan.github.io/colorgan/model.html.md"""
 # %% auto #0
 __all__ = ['CHROMA_SCALES', 'resnet18_encoder', 'UnetBlock', 'UnetGenerator', 'EncoderWeightsUnavailable', 'load_encoder_weights',
            'build_generator', 'init_weights', 'PatchDiscriminator', 'unwrap_model', 'evaluating', 'save_generator',
-           'load_generator']
+           'default_model_path', 'load_generator']
 
 # %% ../nbs/06_model.ipynb #1bd5d0fd
-import contextlib, json, os, warnings
+import contextlib, importlib.resources, json, os, warnings
 from collections import OrderedDict
 from pathlib import Path
 import torch, torchvision
@@ -235,6 +235,7 @@ def evaluating(module, # a network (any callable is let through unchanged)
 # %% ../nbs/06_model.ipynb #899c9c78
 def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped by `torch.compile` or DDP
                    path:str|os.PathLike, # where to write, usually `.../generator.safetensors`
+                   half:bool=False,      # store the float weights as fp16: half the size, loaded back as fp32
                    **facts,              # extra facts to keep in the metadata (epochs, dataset...), stored as strings
                   ) -> Path:             # `path`
     "Save `generator`'s weights as safetensors, with its config and `facts` in the metadata, atomically."
@@ -243,13 +244,23 @@ def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped b
     metadata = {'colorgan_config': json.dumps(generator.config), 'colorgan_version': __version__,
                 **{k: str(v) for k, v in facts.items()}}
     tensors = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
+    if half: tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     # `save_file` would create the file readable by its owner only; written as bytes it gets the usual permissions
     return write_atomically(path, lambda tmp: tmp.write_bytes(save(tensors, metadata=metadata)))
+
+# %% ../nbs/06_model.ipynb #3181915d
+def default_model_path() -> Path: # the model file inside the installed package
+    "Where colorgan's default model lives: a generator trained on freely licensed photos, shipped with the package (see its model card)."
+    return Path(str(importlib.resources.files('colorgan')))/'weights'/'colorgan-default.safetensors'
 
 # %% ../nbs/06_model.ipynb #6b876f7f
 def _read_config(path:Path) -> tuple: # (config dict, facts dict)
     "The colorgan config and facts in the metadata of the safetensors file at `path`."
-    if not path.is_file(): raise FileNotFoundError(f"No generator file at {path}")
+    if not path.is_file():
+        if path == default_model_path():
+            raise FileNotFoundError(f"colorgan's default model is missing from this installation ({path}); "
+                                    "reinstall colorgan, or pass the path of a generator.safetensors that colorgan-train wrote")
+        raise FileNotFoundError(f"No generator file at {path}")
     try:
         with safe_open(path, framework='pt') as f: metadata = f.metadata() or {}
     except SafetensorError as e:
@@ -264,11 +275,11 @@ def _read_config(path:Path) -> tuple: # (config dict, facts dict)
     return config, metadata
 
 # %% ../nbs/06_model.ipynb #d74eba83
-def load_generator(path:str|os.PathLike, # a file written by `save_generator`
+def load_generator(path:str|os.PathLike|None=None, # a file written by `save_generator`; None: colorgan's default model
                    device:str|torch.device='cpu', # where to put the generator
                   ) -> UnetGenerator: # in eval mode, with `.facts` holding the saved facts
-    "Load a generator saved by `save_generator`: rebuild it from its config, load its weights strictly, eval mode."
-    path = Path(path)
+    "Load a generator saved by `save_generator` (by default the one colorgan ships): rebuild it from its config, load its weights strictly, eval mode."
+    path = Path(path) if path is not None else default_model_path()
     config, facts = _read_config(path)
     generator = UnetGenerator(config.get('chroma_scale', 1))
     generator.load_state_dict(load_file(path), strict=True)
