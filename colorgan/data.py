@@ -35,14 +35,20 @@ def split_files(files:list,           # image paths
 # %% ../nbs/05_data.ipynb #0957b8cb
 def split_source(source,               # a folder of photos, or a list of image files
                  valid_pct:float=0.2,  # fraction for validation, where the source has no split of its own
-                 seed:int=42,          # seed of `split_files`
+                 seed:int=42,          # seed of the split and of the `limit` draw
+                 limit:int=None,       # use at most this many photos (a seeded draw before the split; a folder's own valid/ is kept whole)
                 ) -> tuple:            # (train, valid): two sorted lists of paths
     "The photos of a folder with `train` and `valid` subfolders as they are split there; any other photos split by `split_files`."
     if not isinstance(source, (list, tuple)):
         folder = Path(source)
-        if (folder/'train').is_dir() and (folder/'valid').is_dir(): return find_images(folder/'train'), find_images(folder/'valid')
+        if (folder/'train').is_dir() and (folder/'valid').is_dir(): return _draw(find_images(folder/'train'), limit, seed), find_images(folder/'valid')
         source = find_images(folder)
-    return split_files(source, valid_pct, seed)
+    return split_files(_draw(source, limit, seed), valid_pct, seed)
+
+def _draw(files, limit, seed):
+    "`limit` of `files`, drawn the same way whatever their order; all of them if `limit` is None."
+    if limit is None or limit >= len(files): return sorted(map(Path, files))
+    return sorted(sorted(map(Path, files), key=lambda p: hashlib.sha1(f'draw{seed}:{p.name}'.encode()).hexdigest())[:limit])
 
 # %% ../nbs/05_data.ipynb #2903e7bd
 def lab_to_image_batch(L:torch.Tensor,  # (N,1,H,W) scaled L, as in a batch
@@ -101,9 +107,10 @@ def get_dls(source, # 'sample', 'kaggle:OWNER/NAME', a folder, or a list of imag
             num_workers:int=None, # decoding worker processes; default: the CPU count, up to 8
             device=None,          # where batches go and become (L, ab); default: the GPU if there is one
             decode_on_device:bool=False, # workers only read JPEGs' bytes; `device` decodes, crops and flips them (for few CPU cores)
+            limit:int=None,       # use at most this many photos, drawn with `seed` (see `split_source`)
            ) -> DataLoaders:      # batches (L, ab) of plain float32 tensors on `device`, both scaled to [-1, 1]
     "fastai DataLoaders of (L, ab) batches: files decoded, cropped and flipped in workers (or on the device), made Lab on the device."
-    train, valid = split_source([Path(f) for f in source] if isinstance(source, (list, tuple)) else resolve_data(source), valid_pct, seed)
+    train, valid = split_source([Path(f) for f in source] if isinstance(source, (list, tuple)) else resolve_data(source), valid_pct, seed, limit)
     if not train: raise ValueError('No images to train on.')
     device = default_device(device)
     crop_flip = [CropFlip(size)]

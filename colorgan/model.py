@@ -248,7 +248,7 @@ def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped b
     # `save_file` would create the file readable by its owner only; written as bytes it gets the usual permissions
     return write_atomically(path, lambda tmp: tmp.write_bytes(save(tensors, metadata=metadata)))
 
-# %% ../nbs/06_model.ipynb #3181915d
+# %% ../nbs/06_model.ipynb #911dd131
 def default_model_path() -> Path: # the model file inside the installed package
     "Where colorgan's default model lives: a generator trained on freely licensed photos, shipped with the package (see its model card)."
     return Path(str(importlib.resources.files('colorgan')))/'weights'/'colorgan-default.safetensors'

@@ -173,16 +173,17 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           decode_on_device:bool=False, # decode JPEGs on the device (keeps a GPU fed from few CPU cores)
           chroma_scale:int=1,      # the generator predicts ab at full size (1), or at 1/2 or 1/4 of it: fewer FLOPs
           rebalance:bool=False,    # weight L1 by the rarity of each pixel's true colour in the training photos (`RebalancedL1`)
+          limit:int=None,          # train on at most this many of the photos (a seeded draw, e.g. 10,000 of `coco_sample`)
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
     folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale)
     out = Path(out)
     run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
-               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance)
+               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance, limit=limit)
     state = _resume_state(out, run)
     torch.manual_seed(seed)
     dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device,
-                  decode_on_device=decode_on_device)
+                  decode_on_device=decode_on_device, limit=limit)
     generator = build_generator(None if state else pretrained, chroma_scale)
     done, history = dict(pretrain=0, gan=0), []
     if state:
