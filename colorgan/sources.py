@@ -159,7 +159,7 @@ def kaggle_download(dataset:str,         # a Kaggle dataset, OWNER/NAME, e.g. `D
     write_atomically(dest/_DOWNLOAD_MARKER, lambda tmp: tmp.write_bytes(info))
     return dest
 
-# %% ../nbs/03_sources.ipynb #499cc5b3
+# %% ../nbs/03_sources.ipynb #57a66343
 class DownloadError(RuntimeError):
     "A dataset could not be downloaded (no network, or the server refused)."
 

@@ -1,0 +1,35 @@
+"""The docs site, rendered offline by tools/render_docs.py (nbdev's processors, then nbconvert), opened in Chromium.
+
+Two chapters are rendered and each page must show at least one figure from the notebook's saved outputs: a PNG that
+the browser decoded to a real size. A page with no saved outputs, or a notebook that the docs processors cannot run,
+fails here as it would fail the site's build.
+"""
+import os, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get('COLORGAN_CHROMIUM', '/usr/bin/chromium'))
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync']
+PAGES = {'00_color.ipynb': 'color.html', '05_data.ipynb': 'data.html'}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f'Chromium not found at {CHROMIUM} '
+                                '(install it with `apt-get install chromium`, or set COLORGAN_CHROMIUM)')
+
+def test_rendered_pages_show_figures(tmp_path):
+    from playwright.sync_api import sync_playwright
+    res = subprocess.run([sys.executable, ROOT/'tools'/'render_docs.py', '--out', tmp_path, *PAGES], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for page_name in PAGES.values():
+                page = browser.new_page()
+                page.goto((tmp_path/page_name).as_uri())
+                title = page.locator('h1').first.inner_text()
+                sizes = page.eval_on_selector_all('.output_png img', 'imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])')
+                assert title and sizes and all(w > 100 and h > 50 for w, h in sizes), (page_name, title, sizes)
+                page.close()
+        finally: browser.close()

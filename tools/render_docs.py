@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Render the docs site offline, without Quarto: nbdev's own docs processors, then nbconvert's HTML exporter.
+
+The real site is built by nbdev's GitHub action with Quarto, which cannot be installed here. This script runs the part
+of that pipeline that can fail because of the notebooks themselves: `nbdev-proc-nbs` runs nbdev's processors on every
+notebook (they execute every cell that exports or imports something, to render the API docs), and a notebook whose
+cells cannot run that way stops the build. Each processed notebook is then written as one HTML page, its saved outputs
+(figures, tables, printed values) included, so that the pages can be opened and checked in a browser.
+
+    python tools/render_docs.py [--out _site] [NOTEBOOK ...]   # default: every notebook in nbs/
+
+Exit status 0 when every notebook processed and rendered, 1 when one did not (the error names it), 2 on a usage error.
+"""
+import argparse, json, re, subprocess, sys, tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def process(notebooks, proc_dir):
+    "Run nbdev's docs processors on `notebooks` (names in nbs/), writing the processed notebooks to `proc_dir`."
+    pattern = '^(' + '|'.join(re.escape(nb) for nb in notebooks) + ')$'
+    # nbdev-proc-nbs writes to the project's `_proc` folder, which git ignores, as nbdev-docs does
+    res = subprocess.run([Path(sys.executable).parent/'nbdev-proc-nbs', '--force', '--n-workers', '1', '--file-re', pattern],
+                         cwd=ROOT, capture_output=True, text=True)
+    if res.returncode: sys.exit(f'render_docs: error: nbdev-proc-nbs failed:\n{res.stderr.strip()[-3000:]}')
+    for nb in notebooks: (proc_dir/nb).write_bytes((ROOT/'_proc'/nb).read_bytes())
+
+CELL_KEYS = {'code': {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count'},
+             'markdown': {'cell_type', 'id', 'metadata', 'source', 'attachments'}, 'raw': {'cell_type', 'id', 'metadata', 'source'}}
+
+def front_matter(nb):
+    "The YAML front matter that nbdev's processors put in a notebook's first cell, as a dict of its top-level strings."
+    first = nb['cells'][0] if nb['cells'] else {}
+    if first.get('cell_type') != 'raw': return {}
+    text = ''.join(first['source']).strip().strip('-')
+    return {k.strip(): ' '.join(v.split()) for k, v in re.findall(r'^(\w[\w-]*):(.*(?:\n  .*)*)', text, re.M)}
+
+def as_page(nb):
+    "A processed notebook as nbconvert wants it: front matter as a heading, nbdev's cell keys dropped, `#|` directives obeyed."
+    fm = front_matter(nb)
+    if fm:  # Quarto turns the front matter into the page's title; here a markdown heading does
+        nb['cells'][0] = dict(cell_type='markdown', id='title', metadata={}, source=f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}")
+    for cell in nb['cells']:
+        for k in set(cell) - CELL_KEYS[cell['cell_type']]: del cell[k]
+        cell['metadata'] = {}  # the processors' execution timings do not validate
+        if cell['cell_type'] == 'code':
+            for out in cell.get('outputs', []):  # show_doc's markdown carries Quarto link attributes, which plain markdown shows as text
+                if 'text/markdown' in out.get('data', {}):
+                    out['data']['text/markdown'] = re.sub(r'\{target="_blank"[^}]*\}', '', ''.join(out['data']['text/markdown']))
+        if cell['cell_type'] != 'code': continue
+        lines = ''.join(cell['source']).splitlines(keepends=True)
+        directives = [l for l in lines if l.startswith('#|')]
+        cell['source'] = ''.join(l for l in lines if not l.startswith('#|')).strip('\n')
+        if any('echo: false' in d for d in directives): cell['metadata']['transient'] = {'remove_source': True}
+    return nb
+
+def render(nb_path, out):
+    "Write one processed notebook as an HTML page in `out`; return the page's path."
+    import nbformat
+    from nbconvert import HTMLExporter
+    nb = json.loads(Path(nb_path).read_text())
+    page = out/(front_matter(nb).get('output-file') or Path(nb_path).with_suffix('.html').name)
+    nb = nbformat.reads(json.dumps(as_page(nb)), as_version=4)
+    html, _ = HTMLExporter(template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
+    page.write_text(html, encoding='utf-8')
+    return page
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog='render_docs', description=__doc__.split('\n\n')[0])
+    p.add_argument('notebooks', nargs='*', help='notebook names in nbs/ (default: all)')
+    p.add_argument('--out', default=str(ROOT/'_site'), help='folder for the HTML pages (default: _site)')
+    a = p.parse_args(argv)
+    notebooks = a.notebooks or sorted(f.name for f in (ROOT/'nbs').glob('*.ipynb'))
+    missing = [nb for nb in notebooks if not (ROOT/'nbs'/nb).is_file()]
+    if missing: p.error(f'no such notebook in nbs/: {", ".join(missing)}')
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        process(notebooks, Path(tmp))
+        for nb in notebooks: print(render(Path(tmp)/nb, out))
+    return 0
+
+if __name__ == '__main__': sys.exit(main())
