@@ -141,21 +141,23 @@ def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator
     return df
 
 # %% ../nbs/12_metrics.ipynb #7823b664
-def comparison_figure(generator:torch.nn.Module, # the generator
+def comparison_figure(generator, # the generator, or a dict of generators by row label, e.g. {'default': g, 'seed recipe': g0}
                       photos, # a folder of colour photos, or a list of photo files
                       n:int=4, # how many photos (columns)
                       render_size:int=256, # the size the generator sees
                       device=None, # where to run it
                       titles:dict=None, # optional column titles, by photo path
-                     ) -> plt.Figure: # rows: grayscale, model, truth
-    "A grid of the first `n` colour photos: the grayscale input, the model's colorization and the truth."
+                     ) -> plt.Figure: # rows: grayscale, each model, truth
+    "A grid of the first `n` colour photos: the grayscale input, each model's colorization and the truth."
     files = find_images(photos) if isinstance(photos, (str, Path)) else [Path(f) for f in photos]
     picked = _first(colour_photos(files), n)
     if not picked: raise ValueError(f'{photos}: no readable colour photos to show')
     truths = [image for _, image in picked]
     grays = [grayscale(t) for t in truths]
-    rows = dict(grayscale=grays, model=colorize_images(grays, generator, render_size=render_size, device=device), truth=truths)
-    fig, axs = plt.subplots(3, len(truths), figsize=(2.6 * len(truths), 7.8), squeeze=False)
+    models = generator if isinstance(generator, dict) else {'model': generator}
+    rows = dict(grayscale=grays, **{name: colorize_images(grays, g, render_size=render_size, device=device) for name, g in models.items()},
+                truth=truths)
+    fig, axs = plt.subplots(len(rows), len(truths), figsize=(2.6 * len(truths), 2.6 * len(rows)), squeeze=False)
     for r, (name, images) in enumerate(rows.items()):
         for c, image in enumerate(images):
             axs[r, c].imshow(image); axs[r, c].set_xticks([]); axs[r, c].set_yticks([])
