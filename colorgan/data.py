@@ -32,7 +32,7 @@ def split_files(files:list,           # image paths
     n_valid = min(len(files) - 1, max(1, round(len(files) * valid_pct))) if valid_pct > 0 and len(files) > 1 else 0
     return sorted(ranked[n_valid:]), sorted(ranked[:n_valid])
 
-# %% ../nbs/05_data.ipynb #a753be01
+# %% ../nbs/05_data.ipynb #0957b8cb
 def split_source(source,               # a folder of photos, or a list of image files
                  valid_pct:float=0.2,  # fraction for validation, where the source has no split of its own
                  seed:int=42,          # seed of `split_files`
