@@ -10,7 +10,7 @@ __all__ = ['CHROMA_SCALES', 'resnet18_encoder', 'UnetBlock', 'UnetGenerator', 'E
            'evaluating', 'save_generator', 'load_generator']
 
 # %% ../nbs/06_model.ipynb #1bd5d0fd
-import contextlib, json, os, warnings
+import contextlib, json, os, pickle, warnings
 from collections import OrderedDict
 from pathlib import Path
 import torch, torchvision
@@ -135,8 +135,9 @@ def _read_weights_file(path:Path) -> dict: # the state_dict in the file
             '(--pretrained must be auto, imagenet, none or the path to a weights file)'))
     try:
         state = load_file(path) if path.suffix == '.safetensors' else torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"{path}: could not read encoder weights ({type(e).__name__}: {e}). "
+    except Exception as e:  # PyTorch's text for a pickle it refuses suggests weights_only=False, which would run the file's code
+        reason = type(e).__name__ if isinstance(e, pickle.UnpicklingError) else f'{type(e).__name__}: {first_line(e)}'
+        raise ValueError(f"{path}: could not read encoder weights ({reason}). "
                          "Expected a torchvision resnet18 state_dict saved with torch.save (.pth) or safetensors.") from e
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path}: expected a state_dict (a dict of tensors), got {type(state).__name__}.")
@@ -182,7 +183,7 @@ def _encoder_state(pretrained) -> tuple: # (state_dict or None, short name of th
     if pretrained == 'auto':
         try: return _imagenet_weights(), 'imagenet'
         except EncoderWeightsUnavailable as e:
-            warnings.warn(f"colorgan: the generator's encoder starts from RANDOM weights, which trains much worse. {e}",
+            warnings.warn(f"the generator's encoder starts from RANDOM weights, which trains much worse. {e}",
                           stacklevel=3)
             return None, 'random'
     if isinstance(pretrained, (str, os.PathLike)):
