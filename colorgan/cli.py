@@ -7,8 +7,8 @@ Docs: https://colorgan.github.io/colorgan/cli.html.md"""
 # %% auto #0
 __all__ = ['DONE', 'FAILED', 'USAGE', 'EXIT_CODES', 'OPTIONS', 'COMMANDS', 'CommandError', 'error', 'first_line', 'positive_int',
            'count', 'positive_float', 'fraction', 'quality', 'check_render_size', 'multiple_of_32', 'command_parser',
-           'add_options', 'model_path', 'usable_device', 'data_folder', 'command_warnings', 'advice', 'run_command',
-           'train_parser', 'colorize_parser', 'eval_parser', 'app_parser', 'bench_parser', 'train_main',
+           'add_options', 'add_renamed', 'model_path', 'usable_device', 'data_folder', 'command_warnings', 'advice',
+           'run_command', 'train_parser', 'colorize_parser', 'eval_parser', 'app_parser', 'bench_parser', 'train_main',
            'colorize_main', 'eval_main', 'app_main', 'bench_main']
 
 # %% ../nbs/01b_cli.ipynb #88ffc55b
@@ -142,6 +142,24 @@ def add_options(p:argparse.ArgumentParser, # the parser to add to
         p.add_argument(*flags, **{**settings, **changes.get(name, {})})
     return p
 
+# %% ../nbs/01b_cli.ipynb #d675cac1
+class _Renamed(argparse.Action):
+    "An option's old name: it still works, and says the new one on stderr."
+    def __init__(self, option_strings, dest, new:str=None, **kwargs): # new: the option's new name
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs); self.new = new
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f'{parser.prog}: warning: {option_string} is now called {self.new}', file=sys.stderr, flush=True)
+        setattr(namespace, self.dest, values)
+
+def add_renamed(p:argparse.ArgumentParser, # the parser
+                old:str,                   # the old option name, e.g. '--size'
+                new:str,                   # the new one, already added to `p`, e.g. '--render-size'
+               ) -> argparse.ArgumentParser: # `p`
+    "Let `p` take `old` as it takes `new`, with the same check, saying the new name when it is used."
+    action = p._option_string_actions[new]
+    p.add_argument(old, dest=action.dest, type=action.type, action=_Renamed, new=new)
+    return p
+
 # %% ../nbs/01b_cli.ipynb #8737b00a
 def model_path(value, # what --model says, or None when it was not given
               ) -> Path: # the model file
@@ -255,7 +273,7 @@ def colorize_parser() -> argparse.ArgumentParser:
     p.add_argument('--quality', type=quality, default=None, metavar='Q', help="JPEG and WebP quality, 1-100 (default: a JPEG's "
                    'own quality, else 90)')
     add_options(p, 'bs', 'device', bs=dict(default=8, help='photos per generator call'))
-    p.add_argument('--batch-size', type=positive_int, dest='bs', help=argparse.SUPPRESS)  # the old name of --bs
+    add_renamed(add_renamed(p, '--size', '--render-size'), '--batch-size', '--bs')
     p.add_argument('--overwrite', action='store_true', help='replace outputs that already exist (inputs are never replaced)')
     p.add_argument('--backend', choices=('auto', 'torch', 'onnxruntime'), default='auto', help='how to run the model: auto = bf16 '
                    'PyTorch where the GPU or CPU computes in bf16 (approximate, fastest), else onnxruntime on a CPU (exact; the export '
@@ -272,7 +290,7 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default='colorgan-eval', metavar='FOLDER', help='folder for metrics.csv, metrics.md and comparison.png')
     add_options(p, 'render_size', 'bs', 'device', bs=dict(default=8, help='photos colorized at a time'))
     p.add_argument('--show', type=count, default=4, metavar='N', help='photos in comparison.png (0: no comparison.png)')
-    return p
+    return add_renamed(p, '--size', '--render-size')
 
 # %% ../nbs/01b_cli.ipynb #804dcb2d
 def app_parser() -> argparse.ArgumentParser:
@@ -285,7 +303,7 @@ def app_parser() -> argparse.ArgumentParser:
     p.add_argument('--host', default='127.0.0.1', help='address to listen on; 0.0.0.0 opens the app to your network')
     p.add_argument('--port', type=positive_int, default=7860, help='port to listen on')
     p.add_argument('--max-upload-mb', type=positive_int, default=50, metavar='MB', help='largest upload accepted, in megabytes')
-    return p
+    return add_renamed(p, '--size', '--render-size')
 
 # %% ../nbs/01b_cli.ipynb #ab55dd3e
 def bench_parser() -> argparse.ArgumentParser:
