@@ -7,16 +7,17 @@ Docs: https://colorgan.github.io/colorgan/bench.html.md"""
 # %% auto #0
 __all__ = ['ROWS', 'TINY', 'TutorialDataset', 'tutorial_dataloader', 'TutorialSteps', 'synthetic_dls', 'epoch_folder',
            'bench_data', 'bench_step', 'bench_end_to_end', 'fast_path', 'bench_inference', 'device_name', 'run_bench',
-           'format_bench', 'bench_cli']
+           'format_bench', 'bench_command', 'bench_cli']
 
 # %% ../nbs/14_bench.ipynb #5035d4f0
-import argparse, contextlib, copy, platform, shutil, sys, tempfile
+import contextlib, copy, platform, shutil, sys, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
 from PIL import Image
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader as FastaiDataLoader
+from .cli import data_folder, run_command, usable_device
 from .images import find_images
 from .data import get_dls, split_files
 from .sources import resolve_data
@@ -245,7 +246,7 @@ ROWS = ('data path alone', 'pretrain step', 'GAN step', 'end-to-end GAN training
 TINY = dict(size=32, bs=2, infer_bs=2, steps=1, data_steps=2, repeats=1, workers=0, threads=1)
 
 def run_bench(data='sample',        # a folder of photos, or 'sample' for the built-in ones
-              size:int=256,         # image side for training and inference
+              size:int=256,         # image side for the data and training rows
               bs:int=16,            # batch size of training and data loading
               infer_bs:int=64,      # batch size N of the inference throughput row
               workers:int=None,     # DataLoader workers on both sides; default: the CPU count, up to 8
@@ -257,6 +258,7 @@ def run_bench(data='sample',        # a folder of photos, or 'sample' for the bu
               threads:int=None,     # torch's CPU threads while measuring; default: as they are
               decode_on_device:bool=False, # colorgan's data decodes JPEGs on the device (`get_dls(..., decode_on_device=True)`)
               log=None,             # called with a line of progress before each measurement
+              render_size:int=None, # render size of the inference rows; default: `size`
              ) -> pd.DataFrame:     # one row per `ROWS`: unit, reference, colorgan, ratio; the setup in `.attrs`
     "Measure the reference tutorial's loop and colorgan side by side, in this process, and tabulate the ratios."
     device = default_device(device)
@@ -264,18 +266,19 @@ def run_bench(data='sample',        # a folder of photos, or 'sample' for the bu
     photos = find_images(resolve_data(data))
     threads_before = torch.get_num_threads()
     if threads: torch.set_num_threads(threads)
+    render_size = render_size or size
     try: rows, engine = _measure_all(photos, size, bs, infer_bs, workers, device, steps, data_steps, repeats, compile,
-                                     decode_on_device, log or (lambda msg: None))
+                                     decode_on_device, log or (lambda msg: None), render_size)
     finally: threads, _ = torch.get_num_threads(), torch.set_num_threads(threads_before)
     df = pd.DataFrame.from_dict(rows, orient='index')
     df['ratio'] = df.colorgan / df.reference
     df.attrs.update(device=f'{device.type} ({device_name(device)})', torch=torch.__version__, threads=threads,
-                    size=size, bs=bs, infer_bs=infer_bs, workers=workers, steps=steps, data_steps=data_steps, repeats=repeats,
+                    size=size, render_size=render_size, bs=bs, infer_bs=infer_bs, workers=workers, steps=steps, data_steps=data_steps, repeats=repeats,
                     photos=len(photos), engine=engine, compile=compile,
                     decode_on_device=decode_on_device)
     return df
 
-def _measure_all(photos, size, bs, infer_bs, workers, device, steps, data_steps, repeats, compile, decode_on_device, log):
+def _measure_all(photos, size, bs, infer_bs, workers, device, steps, data_steps, repeats, compile, decode_on_device, log, render_size):
     "The rows of `run_bench`, and the name of the inference engine."
     rows = {}
     with tempfile.TemporaryDirectory(prefix='colorgan-bench-') as tmp:
@@ -285,7 +288,7 @@ def _measure_all(photos, size, bs, infer_bs, workers, device, steps, data_steps,
         log('GAN step'); rows[ROWS[2]] = bench_step('gan', size, bs, steps, device, repeats, compile)
         log('end-to-end GAN training'); rows[ROWS[3]] = bench_end_to_end(find_images(epoch_folder(photos, steps * bs + 1, Path(tmp)/'e2e')),
                                                                          size, bs, workers, device, repeats, compile, decode_on_device)
-    log('inference'); rows[ROWS[4]], rows[ROWS[5]], engine = bench_inference(size, infer_bs, device, repeats)
+    log('inference'); rows[ROWS[4]], rows[ROWS[5]], engine = bench_inference(render_size, infer_bs, device, repeats)
     return rows, engine
 
 # %% ../nbs/14_bench.ipynb #9ece8fbb
@@ -294,7 +297,8 @@ def format_bench(df:pd.DataFrame, # from `run_bench`
     "The benchmark's result as plain text: what it ran on, then one line per row."
     a = df.attrs
     head = (f"colorgan benchmark on {a['device']}, torch {a['torch']}, {a['threads']} threads\n"
-            f"size {a['size']}, batch {a['bs']}, workers {a['workers']}, {a['steps']} training steps and {a['data_steps']} "
+            f"size {a['size']}" + (f" (inference at {a['render_size']})" if a.get('render_size', a['size']) != a['size'] else '') +
+            f", batch {a['bs']}, workers {a['workers']}, {a['steps']} training steps and {a['data_steps']} "
             f"data batches per timed epoch, median of {a['repeats']}, {a['photos']} photos; inference engine: {a['engine']}"
             + (', compiled' if a.get('compile') else '') + (', JPEGs decoded on the device' if a.get('decode_on_device') else ''))
     lines = [f"{'':32s}{'unit':>10s}{'reference':>12s}{'colorgan':>12s}{'ratio':>9s}"]
@@ -304,37 +308,18 @@ def format_bench(df:pd.DataFrame, # from `run_bench`
     return '\n'.join([head, ''] + lines + ['', 'ratio = colorgan / reference: above 1 is faster for images/s, below 1 is faster for ms'])
 
 # %% ../nbs/14_bench.ipynb #a2e9bf53
-def _error(msg): print(f'colorgan-bench: error: {msg}', file=sys.stderr); return 2
+def bench_command(a, # the arguments, as `bench_parser` parsed them
+                 ) -> int:
+    "Run `colorgan-bench`: measure the reference tutorial's loop and colorgan side by side, then print the table."
+    sizes = ('size', 'render_size', 'bs', 'infer_bs', 'workers', 'steps', 'data_steps', 'repeats', 'threads')
+    opts = {**(TINY if a.tiny else {}), **{k: v for k, v in vars(a).items() if k in sizes and v is not None}}
+    device = usable_device(a.device)
+    data_folder(a.data)  # a missing folder, or Kaggle without credentials: one line now, rather than a traceback later
+    df = run_bench(a.data, device=device, compile=a.compile, decode_on_device=a.decode_on_device,
+                   log=lambda m: print(f'measuring: {m}', flush=True), **opts)
+    print(format_bench(df))
 
 def bench_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
-             ) -> int:        # exit code: 0 done, 2 could not start
-    "Benchmark colorgan against the reference tutorial's loop on this machine: the `colorgan-bench` command."
-    p = argparse.ArgumentParser(prog='colorgan-bench', description='Measure the reference tutorial\'s data loader, training steps and '
-                                'inference next to colorgan\'s, in one process, and print images/s with the ratios.')
-    p.add_argument('--data', default='sample', help="a folder of photos, or 'sample' for the built-in ones (default: sample)")
-    p.add_argument('--size', type=int, help='image side for training and inference (default: 256)')
-    p.add_argument('--bs', type=int, help='batch size of training and data loading (default: 16)')
-    p.add_argument('--infer-bs', type=int, help='batch size of the inference throughput row (default: 64)')
-    p.add_argument('--workers', type=int, help='DataLoader workers on both sides (default: the CPU count, up to 8)')
-    p.add_argument('--device', help="'cpu', 'cuda', 'cuda:1' (default: cuda if available, else cpu)")
-    p.add_argument('--steps', type=int, help='training batches per timed epoch (default: 10)')
-    p.add_argument('--data-steps', type=int, help='batches per timed epoch of the data path (default: 20)')
-    p.add_argument('--repeats', type=int, help='timed repeats per measurement; the median is shown (default: 3)')
-    p.add_argument('--threads', type=int, help="torch's CPU threads (default: torch's own choice)")
-    p.add_argument('--tiny', action='store_true', help='seconds on a CPU: 32 px, batches of 2, 1 step, no workers, 1 thread (a smoke test, not a speed test)')
-    p.add_argument('--compile', action='store_true', help="torch.compile colorgan's networks, if its learners have that option")
-    p.add_argument('--decode-on-device', action='store_true', help="colorgan's loader decodes JPEGs on the device (get_dls(..., decode_on_device=True))")
-    a = p.parse_args(argv)
-    given = {k: v for k, v in vars(a).items() if k in ('size', 'bs', 'infer_bs', 'workers', 'steps', 'data_steps', 'repeats', 'threads') and v is not None}
-    opts = {**(TINY if a.tiny else {}), **given}
-    for k in ('size', 'bs', 'infer_bs', 'steps', 'data_steps', 'repeats', 'threads'):
-        if opts.get(k, 1) < 1: return _error(f'--{k.replace("_", "-")} must be at least 1')
-    if opts.get('workers', 0) < 0: return _error('--workers cannot be negative')
-    device = default_device(a.device)
-    try: torch.empty(0, device=device)
-    except Exception as e: return _error(f'--device {device} is not usable here: {str(e).splitlines()[0]}')
-    try: resolve_data(a.data)
-    except (OSError, ValueError) as e: return _error(f'--data: {e}')
-    df = run_bench(a.data, device=device, compile=a.compile, decode_on_device=a.decode_on_device, log=lambda m: print(f'measuring: {m}', file=sys.stderr, flush=True), **opts)
-    print(format_bench(df))
-    return 0
+             ) -> int:        # exit code: 0 done, 2 usage error or could not start
+    "The `colorgan-bench` command, called from Python."
+    return run_command('colorgan-bench', argv)

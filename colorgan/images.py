@@ -6,26 +6,31 @@ Docs: https://colorgan.github.io/colorgan/images.html.md"""
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'find_images', 'ImageReadError', 'to_rgb', 'split_alpha', 'read_image', 'open_image',
-           'write_atomically']
+           'write_atomically', 'remove_stale_temps']
 
 # %% ../nbs/02_images.ipynb #0a7bf0c0
-import contextlib, os, secrets, warnings
+import contextlib, errno, os, re, secrets, time, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% ../nbs/02_images.ipynb #2375ba27
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif')
 
 def _is_hidden(name): return name.startswith('.') or name == '__MACOSX'
 
+def _warn_unreadable(e:OSError):
+    "Say that a folder could not be searched, rather than leave its photos out silently."
+    warnings.warn(f'cannot read the folder {e.filename} ({e.strerror}); the photos in it are left out')
+
 def find_images(folder:str|Path, # the folder to search, subfolders included
+                on_error=None,   # called with the `OSError` of each subfolder that cannot be read; default: a warning
                ) -> list:        # sorted paths of the image files in it
     "All image files under `folder`, recursively, whatever the case of their extension."
     folder = Path(folder).expanduser()
     if not folder.is_dir(): raise FileNotFoundError(f'No such folder: {folder}')
     found = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder, onerror=on_error or _warn_unreadable):
         # Skip hidden files and folders, and the `__MACOSX` junk that zips made on a Mac carry ("._photo.jpg")
         dirs[:] = [d for d in dirs if not _is_hidden(d)]
         found += [Path(root)/f for f in files if not _is_hidden(f) and Path(f).suffix.lower() in IMAGE_EXTENSIONS]
@@ -74,6 +79,11 @@ def split_alpha(image:Image.Image, # a PIL image in any mode
     return to_rgb(image), None
 
 # %% ../nbs/02_images.ipynb #d1d6742f
+def _multi_frame_warning(img, path):
+    "Say that only the first frame of an animation or the first page of a multi-page file is used (not for MPO: a camera's preview frames)."
+    frames = getattr(img, 'n_frames', 1)
+    if frames > 1 and img.format != 'MPO': warnings.warn(f'{path}: it holds {frames} frames or pages; only the first is used')
+
 def read_image(path:str|Path,    # an image file
                min_size:int=None, # a JPEG may be decoded at a reduced scale, keeping both sides at least this long
                fp=None,           # the file's bytes as a file object, if they were read already
@@ -87,6 +97,7 @@ def read_image(path:str|Path,    # an image file
             with Image.open(path if fp is None else fp) as img:
                 if Image.MAX_IMAGE_PIXELS and img.width * img.height > Image.MAX_IMAGE_PIXELS:  # before a single pixel is decoded
                     raise ImageReadError(path, f'{img.width}x{img.height} pixels is {too_big}')
+                _multi_frame_warning(img, path)  # before `load`: counting frames seeks through the file
                 if min_size: img.draft(None, (min_size, min_size))
                 img.load()  # decode now, inside this try, so that a truncated file fails here and not half-way
                 with contextlib.suppress(Exception): img = ImageOps.exif_transpose(img)  # a bad EXIF block is no reason to drop a photo
@@ -95,7 +106,9 @@ def read_image(path:str|Path,    # an image file
     except FileNotFoundError: raise ImageReadError(path, 'file not found') from None
     except UnidentifiedImageError: raise ImageReadError(path, 'not an image file, or a format Pillow cannot read') from None
     except Image.DecompressionBombError: raise ImageReadError(path, f'its size is {too_big}') from None
-    except Exception as e: raise ImageReadError(path, f'{type(e).__name__}: {e}') from e
+    except Exception as e:
+        if isinstance(e, OSError) and e.errno == errno.ELOOP: raise ImageReadError(path, 'a symbolic link that leads back to itself') from None
+        raise ImageReadError(path, f'{type(e).__name__}: {e}') from e
 
 def open_image(path:str|Path,    # an image file
                min_size:int=None, # a JPEG may be decoded at a reduced scale, keeping both sides at least this long
@@ -120,3 +133,25 @@ def write_atomically(path:str|os.PathLike, # where the file ends up; its folder 
         os.replace(tmp, path)  # atomic on the same file system
     finally: tmp.unlink(missing_ok=True)
     return path
+
+# %% ../nbs/02_images.ipynb #99d8e98b
+_TEMP_NAME = re.compile(r'\..+\.(\d+)-[0-9a-f]{8}\.tmp')
+
+def _running(pid:int) -> bool:
+    "Whether a process with this id is running on this machine."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass  # it runs, as another user
+    return True
+
+def remove_stale_temps(folder:str|os.PathLike, # a folder `write_atomically` writes into
+                       max_age:float=3600,     # seconds after which a temporary file is stale whoever wrote it
+                      ) -> list:               # the temporary files removed
+    "Remove the temporary files that `write_atomically` left in `folder` when its process was killed mid-write."
+    removed = []
+    for tmp in Path(folder).glob('.*.tmp'):
+        m = _TEMP_NAME.fullmatch(tmp.name)
+        if not m: continue
+        with contextlib.suppress(OSError):
+            if not _running(int(m[1])) or time.time() - tmp.stat().st_mtime > max_age: tmp.unlink(); removed.append(tmp)
+    return removed

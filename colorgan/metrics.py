@@ -6,19 +6,18 @@ Docs: https://colorgan.github.io/colorgan/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['FID_NOTE', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'grayscale', 'image_metrics', 'colour_photos',
-           'evaluate', 'comparison_figure', 'markdown_table', 'eval_cli']
+           'evaluate', 'comparison_figure', 'markdown_table', 'eval_command', 'eval_cli']
 
 # %% ../nbs/12_metrics.ipynb #6c654508
-import argparse, time, warnings
+import time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, matplotlib.pyplot as plt
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from .color import rgb_to_lab, lab_to_rgb
+from .cli import FAILED, CommandError, check_render_size, data_folder, first_line, model_path, run_command, usable_device
 from .images import find_images, open_image, write_atomically, ImageReadError
-from .sources import resolve_data
-from .devices import default_device
-from .inference import check_render_size, colorize_images
+from .inference import colorize_images
 from .model import load_generator
 
 # %% ../nbs/12_metrics.ipynb #dea178b1
@@ -52,6 +51,7 @@ def ssim(pred, # the colorization: (H,W,3) uint8 array or PIL image
         ) -> float: # structural similarity, 1 for identical images
     "SSIM between a colorization and the truth, averaged over the RGB channels."
     pred, truth = _pair(pred, truth)
+    if min(pred.shape[:2]) < 7: raise ValueError(f'SSIM needs images of at least 7x7 pixels, got {pred.shape[1]}x{pred.shape[0]}')
     return float(structural_similarity(truth, pred, channel_axis=-1, data_range=255))
 
 # %% ../nbs/12_metrics.ipynb #60e85457
@@ -88,13 +88,19 @@ def image_metrics(pred, # the colorization
                 colorfulness=colorfulness(pred), delta_colorfulness=delta_colorfulness(pred, truth))
 
 # %% ../nbs/12_metrics.ipynb #98cd1087
-def colour_photos(files, # image paths
+def colour_photos(files,            # image paths
+                  failed:list=None, # if given, (path, reason) is appended here for each file that cannot be read
                  ): # yields (path, RGB PIL image) for each readable colour photo
-    "The readable colour photos among `files`; the others are skipped with a warning naming them."
+    "The readable colour photos among `files` that are large enough to score; the others are skipped with a warning naming them."
     for path in files:
         try: image = open_image(path)
         except ImageReadError as e:
-            warnings.warn(f'skipped: {e}'); continue
+            warnings.warn(f'skipped: {e}')
+            if failed is not None: failed.append((path, e.reason))
+            continue
+        if min(image.size) < 7:
+            warnings.warn(f'skipped: {path}: at {image.width}x{image.height} pixels it is too small to score (SSIM needs 7x7)')
+            continue
         if colorfulness(image) < 1:
             warnings.warn(f'skipped: {path}: it is already black and white, so there are no colours to compare with')
             continue
@@ -117,10 +123,12 @@ def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator
              bs:int=8, # photos colorized at a time
             ) -> pd.DataFrame: # a row for 'model' and one for 'grayscale': mean psnr, ssim, colorfulness, delta_colorfulness, images_per_s
     "Colorize the black-and-white version of every colour photo in `folder` and compare with the real colours."
+    check_render_size(render_size)
+    if bs < 1: raise ValueError(f'bs must be at least 1, got {bs}')
     files = find_images(folder)
-    if not files: raise FileNotFoundError(f'{folder}: no images found (looked for jpg, png, webp, bmp and tif files)')
-    scores, seconds, n = dict(model=[], grayscale=[]), dict(model=0., grayscale=0.), 0
-    for batch in _batches(colour_photos(files), bs):
+    if not files: raise FileNotFoundError(f'{folder}: no images found (looked for jpg, png, webp, bmp, tif and gif files)')
+    scores, seconds, n, failed = dict(model=[], grayscale=[]), dict(model=0., grayscale=0.), 0, []
+    for batch in _batches(colour_photos(files, failed), bs):
         truths = [image for _, image in batch]
         if n == 0: colorize_images(truths[:1], generator, render_size=render_size, device=device)  # warm-up, not timed
         start = time.perf_counter()
@@ -133,11 +141,11 @@ def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator
             scores['model'].append(image_metrics(pred, truth))
             scores['grayscale'].append(image_metrics(gray, truth))
         n += len(batch)
-    if n == 0: raise ValueError(f'{folder}: none of its {len(files)} images is a readable colour photo')
+    if n == 0: raise ValueError(f'{folder}: none of its {len(files)} images is a readable colour photo of at least 7x7 pixels')
     df = pd.DataFrame({name: pd.DataFrame(rows).mean() for name, rows in scores.items()}).T
     df['images_per_s'] = [n / max(seconds[name], 1e-9) for name in df.index]
     df.index.name = 'method'
-    df.attrs.update(n_images=n, render_size=render_size)
+    df.attrs.update(n_images=n, render_size=render_size, failed=failed)  # failed: (path, reason) of the files that cannot be read
     return df
 
 # %% ../nbs/12_metrics.ipynb #7823b664
@@ -185,35 +193,28 @@ def markdown_table(df:pd.DataFrame, # a metrics table from `evaluate`
 # %% ../nbs/12_metrics.ipynb #e4635310
 FID_NOTE = 'FID: skipped (it needs Inception-v3 weights, which are not available offline).'
 
-def eval_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
-            ) -> pd.DataFrame: # the metrics table
-    "`colorgan-eval`: metrics of a saved generator on a folder of colour photos, with the grayscale baseline."
-    p = argparse.ArgumentParser(prog='colorgan-eval', description='Metrics of a saved generator on a folder of colour photos '
-                                '(PSNR, SSIM, colourfulness), next to the grayscale baseline.')
-    p.add_argument('data', help="a folder of colour photos, or 'sample' for the built-in sample photos")
-    p.add_argument('--model', required=True, help='the generator, e.g. runs/x/generator.safetensors (from colorgan-train)')
-    p.add_argument('--out', default='colorgan-eval', help='folder for metrics.csv, metrics.md and comparison.png (default: %(default)s)')
-    p.add_argument('--size', type=int, default=256, help='render size the generator sees, a multiple of 32 (default: %(default)s)')
-    p.add_argument('--device', default=None, help="e.g. cpu, cuda, cuda:1 (default: cuda if available, else cpu)")
-    p.add_argument('--bs', type=int, default=8, help='photos colorized at a time (default: %(default)s)')
-    p.add_argument('--show', type=int, default=4, help='photos in comparison.png (default: %(default)s)')
-    a = p.parse_args(argv)
-    try: check_render_size(a.size)
-    except ValueError as e: p.error(f'--size: {e}')
-    if not Path(a.model).is_file():
-        p.error(f'--model {a.model}: no such file. Train one with `colorgan-train --data sample` or point at a generator.safetensors')
-    try: folder = resolve_data(a.data)
-    except (OSError, ValueError, RuntimeError) as e: p.error(str(e))  # missing folder, no images, no Kaggle credentials
-    device = default_device(a.device)
-    generator = load_generator(a.model, device=device)
-    df = evaluate(generator, folder, render_size=a.size, device=device, bs=a.bs)
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+def eval_command(a, # the arguments, as `eval_parser` parsed them
+                ) -> int: # exit code: 0 done, 1 some files could not be read, or no photo could be scored
+    "Run `colorgan-eval`: the metrics of a saved generator on a folder of colour photos, with the grayscale baseline."
+    model, device, folder, out = model_path(a.model), usable_device(a.device), data_folder(a.data), Path(a.out)
+    try: generator = load_generator(model, device=device)
+    except Exception as e: raise CommandError(f'cannot load the model {model}: {first_line(e)}') from None
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise CommandError(f'cannot write to {out}: {e.strerror or e}') from None
+    try: df = evaluate(generator, folder, render_size=a.render_size, device=device, bs=a.bs)
+    except ValueError as e: raise CommandError(first_line(e), FAILED) from None  # no photo could be scored
     table = markdown_table(df)
-    summary = f"{df.attrs['n_images']} photos from {folder}, render size {a.size}, model {a.model}"
-    write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp))
-    write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))
-    fig = comparison_figure(generator, folder, n=a.show, render_size=a.size, device=device)
-    write_atomically(out/'comparison.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png'))
-    plt.close(fig)
-    print(f'{summary}\n\n{table}\n\n{FID_NOTE}\nwrote {out/"metrics.csv"}, {out/"metrics.md"} and {out/"comparison.png"}')
-    return df
+    summary = f"{df.attrs['n_images']} photos from {folder}, render size {a.render_size}, model {model}"
+    written = [write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp)),
+               write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))]
+    if a.show:
+        fig = comparison_figure(generator, folder, n=a.show, render_size=a.render_size, device=device)
+        written.append(write_atomically(out/'comparison.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png')))
+        plt.close(fig)
+    print(f"{summary}\n\n{table}\n\n{FID_NOTE}\nwrote {', '.join(map(str, written))}")
+    return FAILED if df.attrs['failed'] else 0
+
+def eval_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
+            ) -> int:        # exit code: 0 done, 1 some files failed, 2 usage error or could not start
+    "The `colorgan-eval` command, called from Python."
+    return run_command('colorgan-eval', argv)

@@ -126,10 +126,11 @@ def ab_bin_index(ab:torch.Tensor, # (N,2,H,W) scaled ab
 
 def ab_histogram(dl,                 # a DataLoader of (L, ab) batches, e.g. `dls.train`
                  max_batches:int=None, # stop after this many batches; all of them by default
+                 progress:bool=True,   # show a progress bar (not in a log file, where it is noise)
                 ) -> torch.Tensor:    # (AB_BINS, AB_BINS) pixel counts, a along the rows, on the CPU
     "Count the pixels of each colour bin over the photos of `dl`."
     counts = None
-    for i, (_, ab) in enumerate(progress_bar(dl, leave=False)):
+    for i, (_, ab) in enumerate(progress_bar(dl, leave=False) if progress else dl):
         if max_batches is not None and i >= max_batches: break
         c = torch.bincount(ab_bin_index(ab).flatten(), minlength=AB_BINS**2)
         counts = c if counts is None else counts + c

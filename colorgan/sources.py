@@ -148,7 +148,7 @@ def kaggle_download(dataset:str,         # a Kaggle dataset, OWNER/NAME, e.g. `D
     if (dest/_DOWNLOAD_MARKER).exists(): return dest
     api = _kaggle_api()
     dest.mkdir(parents=True, exist_ok=True)
-    try: api.dataset_download_files(f'{owner}/{name}', path=str(dest), quiet=False, unzip=False)
+    try: api.dataset_download_files(f'{owner}/{name}', path=str(dest), quiet=not sys.stdout.isatty(), unzip=False)  # no bars in a log
     except SystemExit: raise KaggleCredentialsError(f'Kaggle refused the download of {owner}/{name}.\n' + _kaggle_help()) from None
     except Exception as e:
         raise RuntimeError(f'Could not download the Kaggle dataset {owner}/{name} ({type(e).__name__}: {e}). Check the name at '

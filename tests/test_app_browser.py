@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import command
+
 CHROMIUM = Path(os.environ.get('COLORGAN_CHROMIUM', '/usr/bin/chromium'))
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                  '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -59,8 +61,7 @@ def photo(workdir) -> Path:
 def _serve(model: Path, log: Path):
     "Start `colorgan-app --model model` on a free port; yields its URL, and stops it afterwards."
     port = _free_port()
-    cmd = [sys.executable, '-c', 'from colorgan.app import app_cli; app_cli()',
-           '--model', str(model), '--port', str(port), '--size', '64', '--device', 'cpu']
+    cmd = command('colorgan-app') + ['--model', str(model), '--port', str(port), '--render-size', '64', '--device', 'cpu']
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost',
                COLORGAN_HOME=str(log.parent/'colorgan-home'))  # the app's ONNX export goes here, not into the user's cache
     with open(log, 'w') as out:
@@ -122,6 +123,9 @@ def test_upload_colorize_download(server, photo):
             assert image.format == 'PNG', image.format
             assert image.size == PHOTO_SIZE, f'result is {image.size}, the upload was {PHOTO_SIZE}'
             assert image.mode == 'RGB'
+            # the download button saves the photo under its own name, not as image.png
+            test_download = page.locator('#result-image a[download]')
+            assert test_download.get_attribute('download') == 'coffee_colorized.png', test_download.get_attribute('download')
             page.wait_for_timeout(300)  # let the slider's images paint before the screenshot
             page.screenshot(path=str(shot), full_page=True)
             print(f'\nscreenshot: {shot}')

@@ -1,5 +1,5 @@
-"Checks on the package as a whole: it imports quietly, and its version is the one pyproject.toml builds."
-import importlib.metadata, json, pkgutil, subprocess, sys, tomllib
+"Checks on the package as a whole: it imports quietly, its version is the one pyproject.toml builds, and every package it imports is declared."
+import ast, importlib.metadata, json, pkgutil, re, subprocess, sys, tomllib
 from pathlib import Path
 
 import colorgan
@@ -32,3 +32,36 @@ def test_version_matches_pyproject():
     cfg = tomllib.loads((ROOT/'pyproject.toml').read_text())
     assert cfg['tool']['setuptools']['dynamic']['version'] == {'attr': 'colorgan.__version__'}
     assert importlib.metadata.version('colorgan') == colorgan.__version__
+
+# Imported only where they may be missing, behind a check: Colab's own module, the Kaggle SDK that newer `kaggle` releases bring,
+# and onnxruntime (the `onnx` extra; without it the commands run the model in PyTorch)
+OPTIONAL_IMPORTS = {'google': None, 'kagglesdk': 'kaggle', 'onnxruntime': 'onnx', 'onnx': 'onnx', 'onnxscript': 'onnx'}
+
+def _third_party_imports() -> dict:
+    "Each top-level package that colorgan's modules import, with the modules that import it."
+    found = {}
+    for path in sorted((ROOT/'colorgan').glob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import): names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module: names = [node.module]
+            else: continue
+            for top in {n.split('.')[0] for n in names} - set(sys.stdlib_module_names) - {'colorgan'}:
+                found.setdefault(top, set()).add(path.name)
+    return found
+
+def _names(requirements): return {re.split(r'[<>=!~ \[;]', r)[0].lower().replace('_', '-') for r in requirements}
+
+def test_every_import_is_declared():
+    "Every package the library imports comes from a distribution that pyproject.toml declares (the optional ones in an extra)."
+    project = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']
+    declared, extras = _names(project['dependencies']), project['optional-dependencies']
+    distributions = importlib.metadata.packages_distributions()
+    imports = _third_party_imports()
+    for top, where in sorted(imports.items()):
+        if top in OPTIONAL_IMPORTS:
+            extra = OPTIONAL_IMPORTS[top]
+            assert extra is None or extra in declared or extra in extras, (top, extra)
+            continue
+        names = {d.lower().replace('_', '-') for d in distributions.get(top, [])}
+        assert names & declared, f'{top} (imported by {sorted(where)}) comes from {names or "no installed distribution"}, not declared'
+    assert {'torch', 'fastai', 'PIL', 'numpy', 'fastprogress', 'fasttransform', 'gradio'} <= set(imports)

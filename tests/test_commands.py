@@ -1,0 +1,161 @@
+"""The five commands, each run for real in a subprocess: exit code 0 and nothing on stderr when they succeed, exit code 2 and
+one `colorgan-x: error: ...` line for a usage error, `--version`, and a `--help` that prints without importing the library."""
+import contextlib, json, re, socket, subprocess, time, urllib.error, urllib.request
+from pathlib import Path
+
+import numpy as np, pytest
+from PIL import Image
+
+import colorgan
+from conftest import SCRIPTS, command, command_env, run
+
+def error_line(r:subprocess.CompletedProcess) -> str:
+    "The `error:` line of a failed command (argparse prints its usage line before it)."
+    errors = [line for line in r.stderr.splitlines() if ': error: ' in line]
+    assert len(errors) == 1, r.stderr
+    return errors[0]
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory) -> Path:
+    "A folder of two small colour photos."
+    d = tmp_path_factory.mktemp('photos')
+    rng = np.random.default_rng(0)
+    for name in ('a.jpg', 'b.png'): Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(d/name)
+    return d
+
+@pytest.mark.parametrize('name', sorted(SCRIPTS))
+def test_version_and_help(name):
+    t0 = time.perf_counter()
+    r = run(name, '--help')
+    seconds = time.perf_counter() - t0
+    assert (r.returncode, r.stderr) == (0, '') and r.stdout.startswith(f'usage: {name} '), r
+    assert 'exit codes: 0 done, 1 some inputs failed, 2 usage error or could not start' in r.stdout
+    print(f'{name} --help: {seconds:.2f}s')
+    assert seconds < 10  # about 0.1 s on a quiet machine; importing torch first took 4-7 s
+    r = run(name, '--version')
+    assert (r.returncode, r.stdout, r.stderr) == (0, f'{name} {colorgan.__version__}\n', '')
+
+@pytest.mark.parametrize('name, args, message', [
+    ('colorgan-train', ['--bs', '0'], 'colorgan-train: error: argument --bs: must be at least 1, got 0'),
+    ('colorgan-colorize', ['in', '--out', 'o', '--model', 'm', '--render-size', '100'],
+     'colorgan-colorize: error: argument --render-size: the render size must be a multiple of 32 (32, 64, ..., 256, ...), got 100'),
+    ('colorgan-eval', ['photos', '--model', 'm', '--show', '-1'], 'colorgan-eval: error: argument --show: cannot be negative, got -1'),
+    ('colorgan-app', ['--port', '0'], 'colorgan-app: error: argument --port: must be at least 1, got 0'),
+    ('colorgan-bench', ['--tiny', '--repeats', 'two'], "colorgan-bench: error: argument --repeats: expected a whole number, got 'two'"),
+])
+def test_usage_error(name, args, message):
+    r = run(name, *args)
+    assert r.returncode == 2 and r.stdout == '', r
+    assert error_line(r) == message
+
+def test_colorize_succeeds_quietly(photos, model, tmp_path):
+    r = run('colorgan-colorize', photos, '--model', model, '--out', tmp_path/'out', '--render-size', 32, '--device', 'cpu')
+    assert (r.returncode, r.stderr) == (0, ''), r
+    assert r.stdout.strip().splitlines()[-1] == 'colorgan-colorize: 2 written, 0 skipped (already there), 0 failed'
+    assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['a.jpg', 'b.png']
+
+def test_colorize_cannot_start(photos, tmp_path):
+    r = run('colorgan-colorize', photos, '--model', tmp_path/'missing.safetensors', '--out', tmp_path/'out')
+    assert r.returncode == 2 and r.stderr == f'colorgan-colorize: error: model file not found: {tmp_path}/missing.safetensors\n'
+
+def test_train_logs_one_line_per_epoch(tmp_path):
+    "`colorgan-train ... > log 2>&1`: one readable line per epoch, no carriage returns, nothing on stderr."
+    out, log, errors = tmp_path/'run', tmp_path/'log', tmp_path/'errors'
+    with open(log, 'w') as o, open(errors, 'w') as e:
+        code = subprocess.run(command('colorgan-train') + ['--data', 'sample', '--size', '32', '--bs', '4', '--pretrain-epochs', '2',
+                              '--gan-epochs', '1', '--pretrained', 'none', '--workers', '0', '--device', 'cpu', '--out', str(out)],
+                              stdout=o, stderr=e, stdin=subprocess.DEVNULL, env=command_env(), timeout=900).returncode
+    text = log.read_text()
+    assert (code, errors.read_text()) == (0, ''), (code, text, errors.read_text())
+    assert '\r' not in text
+    lines = text.splitlines()
+    number = r'\b\d[\d.]*(?:e[-+]?\d+)?\b|\bnan\b'
+    assert [re.sub(number, 'X', line) for line in lines[:3]] == [
+        'pretrain epoch X/X: train_loss X, valid_loss X, time X:X',
+        'pretrain epoch X/X: train_loss X, valid_loss X, time X:X',
+        'gan epoch X/X: train_loss X, valid_loss X, d_real X, d_fake X, g_gan X, g_l1 X, time X:X'], lines
+    assert [line.split(':')[0] for line in lines[:3]] == ['pretrain epoch 1/2', 'pretrain epoch 2/2', 'gan epoch 1/1']
+    assert lines[3:] == [f'Saved {out}/generator.safetensors']
+
+def test_train_cannot_start(tmp_path):
+    r = run('colorgan-train', '--data', tmp_path/'nowhere', '--out', tmp_path/'run')
+    assert r.returncode == 2 and r.stderr.startswith(f'colorgan-train: error: No such folder: {tmp_path}/nowhere.'), r
+    assert len(r.stderr.splitlines()) == 1 and not (tmp_path/'run').exists()
+
+def test_train_coco_sample_offline(tmp_path):
+    "This machine has no network: the COCO sample cannot be downloaded, and the command says so in one line."
+    r = subprocess.run(command('colorgan-train') + ['--data', 'coco_sample', '--out', tmp_path/'run'], capture_output=True, text=True,
+                       env=command_env(FASTAI_HOME=str(tmp_path/'fastai')), timeout=300)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r
+    assert r.stderr.startswith('colorgan-train: error: could not download the COCO sample from https://'), r.stderr
+    assert not (tmp_path/'run').exists()
+
+def test_eval_succeeds_quietly(photos, model, tmp_path):
+    r = run('colorgan-eval', photos, '--model', model, '--out', tmp_path/'eval', '--render-size', 32, '--show', 1, '--device', 'cpu')
+    assert (r.returncode, r.stderr) == (0, ''), r  # it used to exit with 1, and print the table again on stderr
+    assert '| model |' in r.stdout and '| grayscale |' in r.stdout
+    assert sorted(p.name for p in (tmp_path/'eval').iterdir()) == ['comparison.png', 'metrics.csv', 'metrics.md']
+
+def test_eval_not_a_model(photos, tmp_path):
+    r = run('colorgan-eval', photos, '--model', photos/'a.jpg', '--out', tmp_path/'eval')
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r
+    assert r.stderr.startswith(f"colorgan-eval: error: cannot load the model {photos/'a.jpg'}: "), r.stderr
+
+def test_bench_succeeds_quietly(photos):
+    r = run('colorgan-bench', '--data', photos, '--tiny', '--device', 'cpu')
+    assert (r.returncode, r.stderr) == (0, ''), r
+    assert r.stdout.startswith('measuring: data path\n') and 'inference batch 2 (throughput)' in r.stdout
+
+def test_bench_kaggle_without_credentials(tmp_path):
+    env = {k: v for k, v in command_env(KAGGLE_CONFIG_DIR=str(tmp_path), COLORGAN_HOME=str(tmp_path)).items() if k not in
+           ('KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN')}
+    r = subprocess.run(command('colorgan-bench') + ['--data', 'kaggle:someone/photos', '--tiny'], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 2 and r.stderr.splitlines()[0] == 'colorgan-bench: error: No Kaggle credentials found.', r
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+@contextlib.contextmanager
+def _app(*args, log:Path):
+    "Start colorgan-app with `args` on a free port; yield (its URL, the process), and stop it afterwards."
+    port = _free_port()
+    out, err = open(log.with_suffix('.out'), 'w'), open(log.with_suffix('.err'), 'w')
+    proc = subprocess.Popen(command('colorgan-app') + ['--port', str(port), *map(str, args)], stdout=out, stderr=err,
+                            stdin=subprocess.DEVNULL, env=command_env(NO_PROXY='127.0.0.1', no_proxy='127.0.0.1'))
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200: break
+            time.sleep(0.5)
+        assert proc.poll() is None, f'colorgan-app exited with {proc.returncode}: {log.with_suffix(".err").read_text()}'
+        yield url, proc
+    finally:
+        proc.terminate()
+        try: proc.wait(timeout=15)
+        except subprocess.TimeoutExpired: proc.kill(); proc.wait()
+        out.close(); err.close()
+
+def _upload(url:str, size:int) -> int:
+    "POST a file of `size` bytes to gradio's upload route; the HTTP status."
+    boundary = 'colorgan-test-boundary'
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n'.encode()
+            + b'\0' * size + f'\r\n--{boundary}--\r\n'.encode())
+    req = urllib.request.Request(url + 'gradio_api/upload', data=body, method='POST',
+                                 headers={'Content-Type': f'multipart/form-data; boundary={boundary}'})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r: return r.status
+    except urllib.error.HTTPError as e: return e.code
+
+def test_app_starts_quietly_and_limits_uploads(model, tmp_path):
+    with _app('--model', model, '--render-size', 64, '--device', 'cpu', '--max-upload-mb', 1, log=tmp_path/'app') as (url, proc):
+        assert _upload(url, 200_000) == 200
+        assert _upload(url, 1_500_000) == 413  # over --max-upload-mb: refused before the app sees it
+    said, errors = (tmp_path/'app.out').read_text(), (tmp_path/'app.err').read_text()
+    assert said.splitlines()[0] == f'colorgan-app: serving on {url.rstrip("/")} (Ctrl-C stops it)', said
+    assert errors == '', errors
