@@ -128,6 +128,7 @@ def app_cli(argv:list|None=None, # command-line arguments; default: sys.argv[1:]
     p.add_argument('--host', default='127.0.0.1', help='address to listen on; 0.0.0.0 opens it to your network (default: %(default)s)')
     p.add_argument('--size', type=int, default=256, help='the render size the app starts with, a multiple of 32 (default: %(default)s)')
     p.add_argument('--device', default=None, help='e.g. cpu, cuda (default: cuda if available, else cpu)')
+    p.add_argument('--share', action='store_true', help="also serve it at a temporary public gradio.live link, e.g. from Colab")
     a = p.parse_args(argv)
     try: check_render_size(a.size, MAX_RENDER)
     except ValueError as e: p.error(f'--size: {e}')
@@ -135,4 +136,4 @@ def app_cli(argv:list|None=None, # command-line arguments; default: sys.argv[1:]
     generator, note = _load_for_app(a.model, device)
     if generator is None: print(' '.join(s for s in [note, NO_MODEL_MESSAGE] if s).replace('⚠️ ', ''), file=sys.stderr)
     demo = build_app(generator, render_size=a.size, device=device, note=note)
-    demo.launch(server_name=a.host, server_port=a.port, show_error=True)
+    demo.launch(server_name=a.host, server_port=a.port, show_error=True, share=a.share)
