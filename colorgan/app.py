@@ -157,7 +157,7 @@ def app_command(a, # the arguments, as `app_parser` parsed them
     if generator is None: warnings.warn(' '.join(s for s in [note, NO_MODEL_MESSAGE] if s).replace('⚠️ ', ''))
     demo = build_app(generator, render_size=a.render_size, device=device, note=note)
     try: demo.launch(server_name=a.host, server_port=a.port, show_error=True, max_file_size=f'{a.max_upload_mb}mb', quiet=True,
-                     prevent_thread_lock=True)
+                     prevent_thread_lock=True, share=a.share)
     except OSError as e: raise CommandError(f'cannot serve on {a.host}:{a.port}: {first_line(e)}') from None
     print(f'colorgan-app: serving on http://{a.host}:{a.port} (Ctrl-C stops it)', flush=True)
     try:

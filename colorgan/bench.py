@@ -196,7 +196,8 @@ def bench_end_to_end(photos:list,        # image files; one epoch reads them all
 def _engine_name(engine):
     "A short description of an inference engine from `fast_generator`."
     if isinstance(engine, engines.OnnxColorizer): return f"onnxruntime ({', '.join(engine.session.get_providers())})"
-    if hasattr(engine, 'bf16'): return 'PyTorch channels-last, ' + ('bf16 autocast' if engine.bf16 else 'fp32')
+    if isinstance(engine, engines.TorchColorizer):
+        return 'PyTorch channels-last, ' + {torch.bfloat16: 'bf16 autocast', torch.float16: 'fp16 autocast'}.get(engine.dtype, 'fp32')
     return type(engine).__name__
 
 def fast_path(generator:nn.Module, # the generator to speed up (it is copied, not changed)

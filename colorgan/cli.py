@@ -306,6 +306,7 @@ def app_parser() -> argparse.ArgumentParser:
     p.add_argument('--host', default='127.0.0.1', help='address to listen on; 0.0.0.0 opens the app to your network')
     p.add_argument('--port', type=positive_int, default=7860, help='port to listen on')
     p.add_argument('--max-upload-mb', type=positive_int, default=50, metavar='MB', help='largest upload accepted, in megabytes')
+    p.add_argument('--share', action='store_true', help='also serve it at a temporary public gradio.live link, e.g. from Colab')
     return add_renamed(p, '--size', '--render-size')
 
 # %% ../nbs/01b_cli.ipynb #ab55dd3e

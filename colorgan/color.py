@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/color.html.md"""
 __all__ = ['L_SCALE', 'AB_SCALE', 'rgb_to_lab', 'lab_to_linear_rgb', 'lab_to_rgb', 'normalize_lab', 'denormalize_lab']
 
 # %% ../nbs/00_color.ipynb #8aba538b
-import torch
+import functools, torch
 
 # %% ../nbs/00_color.ipynb #70c2358d
 _XYZ_FROM_RGB = ((0.412453, 0.357580, 0.180423),
@@ -20,43 +20,56 @@ def _channel_matmul(m, x):
     "Multiply the channel dimension of `x` (N,3,H,W) by the 3x3 matrix `m`."
     return torch.matmul(m, x.flatten(2)).view_as(x)  # a batched matmul: several times faster than einsum on CPU
 
-def _white(x): return x.new_tensor(_D65_WHITE).view(1,3,1,1)
+def _on(device, values): return torch.tensor(values, dtype=torch.float32, device=device)
 
 # %% ../nbs/00_color.ipynb #fe3070d2
 _LAB_FROM_F = ((0., 116., 0.), (500., -500., 0.), (0., 200., -200.))
 
 def _srgb_to_linear(x): return torch.where(x > 0.04045, ((x.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, x / 12.92)
 
+@functools.lru_cache
+def _lab_constants(device:torch.device) -> tuple:
+    "`rgb_to_lab`'s gamma table and matrices on `device`: made there once, instead of copied there from the host for every batch."
+    with torch.inference_mode(False):  # ordinary tensors, even if first asked for under inference mode: autograd may need them
+        table = _srgb_to_linear(torch.arange(256, dtype=torch.float32, device=device) / 255)
+        xyz_over_white = _on(device, _XYZ_FROM_RGB) / _on(device, _D65_WHITE)[:, None]  # one matmul does both
+        return table, xyz_over_white, _on(device, _LAB_FROM_F)
+
 def rgb_to_lab(rgb:torch.Tensor, # (N,3,H,W) sRGB: floats in [0,1], or uint8 in [0,255]
               ) -> torch.Tensor:  # (N,3,H,W) float32 Lab: L in [0,100], a and b roughly in [-110,110]
     "Convert a batch of sRGB images to CIE L*a*b* (D65), as `skimage.color.rgb2lab` does."
     with torch.autocast(rgb.device.type, enabled=False):
+        table, xyz_over_white, lab_from_f = _lab_constants(rgb.device)
         if rgb.dtype == torch.uint8:  # 256 possible values: look the gamma curve up instead of computing it per pixel
-            table = _srgb_to_linear(torch.arange(256, device=rgb.device) / 255.)
             linear = table.index_select(0, rgb.flatten().int()).view(rgb.shape)  # much faster than table[rgb]
         else: linear = _srgb_to_linear(rgb.float())
-        xyz_over_white = linear.new_tensor(_XYZ_FROM_RGB) / linear.new_tensor(_D65_WHITE)[:, None]  # one matmul does both
         xyz = _channel_matmul(xyz_over_white, linear)
         # CIE's f is a cube root above 0.008856 and the line tangent to it below; that line lies above the root everywhere
         # else, so f is the smaller of the two: one pass, where `torch.where` would need a mask and two full branches
         cube_root = xyz.clamp(min=0.008856).log_().div_(3).exp_()  # as exp(log/3): a quarter faster than pow on a CPU
         f = torch.minimum(cube_root, xyz.mul(7.787).add_(16/116))  # in place where autograd allows
-        lab = _channel_matmul(f.new_tensor(_LAB_FROM_F), f)  # L = 116 fy - 16, a = 500 (fx - fy), b = 200 (fy - fz)
+        lab = _channel_matmul(lab_from_f, f)  # L = 116 fy - 16, a = 500 (fx - fy), b = 200 (fy - fz)
         lab[:, 0] -= 16
         return lab
 
 # %% ../nbs/00_color.ipynb #299145a9
 _RGB_FROM_XYZ = torch.linalg.inv(torch.tensor(_XYZ_FROM_RGB, dtype=torch.float64)).tolist()
 
+@functools.lru_cache
+def _rgb_constants(device:torch.device) -> tuple:
+    "`lab_to_linear_rgb`'s white point and matrix on `device`, made there once."
+    with torch.inference_mode(False): return _on(device, _D65_WHITE).view(1, 3, 1, 1), _on(device, _RGB_FROM_XYZ)
+
 def lab_to_linear_rgb(lab:torch.Tensor, # (N,3,H,W) Lab, L in [0,100]; out-of-gamut values are allowed
                      ) -> torch.Tensor:  # (N,3,H,W) float32 linear sRGB, NOT clipped: outside [0,1] where sRGB cannot show the colour
     "Convert a batch of CIE L*a*b* (D65) images to linear sRGB, before gamma and clipping."
     with torch.autocast(lab.device.type, enabled=False):
+        white, rgb_from_xyz = _rgb_constants(lab.device)
         L, a, b = lab.float().unbind(1)
         fy = (L + 16) / 116
         f = torch.stack([fy + a/500, fy, (fy - b/200).clamp(min=0)], 1)  # a negative fz is clipped, as skimage does
-        xyz = torch.where(f > 0.2068966, f ** 3, (f - 16/116) / 7.787) * _white(f)
-        return _channel_matmul(f.new_tensor(_RGB_FROM_XYZ), xyz)
+        xyz = torch.where(f > 0.2068966, f ** 3, (f - 16/116) / 7.787) * white
+        return _channel_matmul(rgb_from_xyz, xyz)
 
 def lab_to_rgb(lab:torch.Tensor, # (N,3,H,W) Lab, L in [0,100]; out-of-gamut values are allowed
               ) -> torch.Tensor:  # (N,3,H,W) float32 sRGB clipped to [0,1]

@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/data.html.md"""
 __all__ = ['split_files', 'split_source', 'lab_to_image_batch', 'show_colorizations', 'LabDL', 'get_dls', 'EncodedLabDL']
 
 # %% ../nbs/05_data.ipynb #55617505
-import hashlib
+import hashlib, warnings
 from pathlib import Path
 import numpy as np, torch, matplotlib.pyplot as plt
 from fastai.data.core import Datasets, TfmdDL, DataLoaders
@@ -18,7 +18,7 @@ from fasttransform.cast import explode_types
 from .color import denormalize_lab, lab_to_rgb
 from .images import find_images
 from .sources import resolve_data
-from .transforms import CropFlip, DecodeOnDevice, PhotoToLab, ReadForDevice, ReadPhoto, RGBBatchToLab
+from .transforms import CropFlip, DecodeOnDevice, PhotoToLab, ReadForDevice, ReadPhoto, RGBBatchToLab, jpeg_decoder_problem
 
 # %% ../nbs/05_data.ipynb #74ff7bc6
 def split_files(files:list,           # image paths
@@ -112,7 +112,10 @@ def get_dls(source, # 'sample', 'kaggle:OWNER/NAME', a folder, or a list of imag
     "fastai DataLoaders of (L, ab) batches: files decoded, cropped and flipped in workers (or on the device), made Lab on the device."
     train, valid = split_source([Path(f) for f in source] if isinstance(source, (list, tuple)) else resolve_data(source), valid_pct, seed, limit)
     if not train: raise ValueError('No images to train on.')
-    device = default_device(device)
+    device = default_device(device)  # this process's GPU under torchrun, not GPU 0 (see `01_devices`)
+    if decode_on_device and (problem := jpeg_decoder_problem(device)):
+        warnings.warn(f'decode_on_device: {device} cannot decode JPEGs here ({problem}); the DataLoader workers decode them instead')
+        decode_on_device = False
     crop_flip = [CropFlip(size)]
     if decode_on_device:  # see "Decoding JPEGs on the device"
         read, after_item, after_batch, dl_type = ReadForDevice(size), [], [DecodeOnDevice(size), RGBBatchToLab()], EncodedLabDL

@@ -16,7 +16,7 @@ from . import __version__
 from .images import write_atomically
 from .sources import data_home
 from .model import evaluating, unwrap_model
-from .devices import module_device, usable_cpus
+from .devices import fast_precision, module_device, usable_cpus
 
 # %% ../nbs/11_engines.ipynb #8bb3e8b1
 def export_onnx(generator:nn.Module, # a generator, e.g. from `load_generator`
@@ -67,36 +67,39 @@ class OnnxColorizer:
 
 # %% ../nbs/11_engines.ipynb #6fe1838f
 class TorchColorizer(nn.Module):
-    "A copy of a generator set up for inference in PyTorch: channels-last memory, `torch.inference_mode`, optionally bf16."
+    "A copy of a generator set up for inference in PyTorch: channels-last memory, `torch.inference_mode`, optionally 16-bit autocast."
     def __init__(self, generator:nn.Module, # the generator; it is copied, never changed
                  device=None,               # where to run it; default: the generator's device
                  bf16:bool=False,           # run under bfloat16 autocast: faster where the device computes in bf16, approximate
+                 dtype:torch.dtype=None,    # or name the autocast format: `torch.bfloat16`, or `torch.float16` (a T4's); None: fp32
                 ):
         super().__init__()
         device = module_device(generator, device)
-        self.bf16, self.generator = bf16, copy.deepcopy(unwrap_model(generator)).to(device, memory_format=torch.channels_last)
+        self.dtype = torch.bfloat16 if bf16 else dtype
+        self.generator = copy.deepcopy(unwrap_model(generator)).to(device, memory_format=torch.channels_last)
         self.eval()
+
+    @property
+    def bf16(self) -> bool: return self.dtype == torch.bfloat16
 
     def train(self, mode:bool=True): return super().train(False)  # inference only: batch norm always uses its running statistics
 
     def forward(self, L:torch.Tensor, # (N,1,H,W) scaled L
                ) -> torch.Tensor:     # (N,2,H,W) scaled ab, float32, in the usual (contiguous) memory format
         "Predict scaled ab for scaled L, like the generator's forward."
-        amp = torch.autocast(L.device.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        amp = torch.autocast(L.device.type, dtype=self.dtype) if self.dtype is not None else contextlib.nullcontext()
         with torch.inference_mode(), amp:
             return self.generator(L.contiguous(memory_format=torch.channels_last)).float().contiguous()
+
+    def extra_repr(self) -> str: return f"dtype={str(self.dtype).replace('torch.', '') if self.dtype else 'float32'}"
 
 # %% ../nbs/11_engines.ipynb #a99275aa
 BACKENDS = ('auto', 'torch', 'onnxruntime')
 
 def native_bf16(device, # a torch device
                ) -> bool:   # whether `device` computes in bfloat16 in hardware
-    "Whether bf16 is fast on `device`: a GPU that supports it, or a CPU with AVX512-BF16 or AMX tiles."
-    device = torch.device(device)
-    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
-    if device.type != 'cpu': return False
-    cpu = torch.cpu  # these checks are underscored in torch 2.x, so look them up without failing
-    return any(getattr(cpu, name, lambda: False)() for name in ('_is_avx512_bf16_supported', '_is_amx_tile_supported'))
+    "Whether bf16 is fast on `device` (`fast_precision` for inference): a GPU from Ampere on, or a CPU with AVX512-BF16 or AMX tiles."
+    return fast_precision(device, training=False) == torch.bfloat16
 
 def backend_problem(backend, device) -> str|None:
     "Why `backend` cannot run on `device`, or None when it can."
@@ -142,12 +145,12 @@ def fast_generator(generator,          # a generator (`load_generator`); an `Onn
                    backend:str='auto', # 'auto' (see above), 'torch' or 'onnxruntime'
                    cache_dir=None,     # where exported ONNX files are kept; default: `$COLORGAN_HOME/onnx`, else `~/.cache/colorgan/onnx`
                   ):                   # an `OnnxColorizer` or a `TorchColorizer`: use it wherever `colorize` takes a generator
-    "The fastest engine to colorize with on `device`: bf16 where it is native (approximate), else onnxruntime on a CPU (exact)."
+    "The fastest engine to colorize with on `device`: 16-bit where it is native (approximate), else onnxruntime on a CPU (exact)."
     device = module_device(generator, device)
     if problem := backend_problem(backend, device): raise ValueError(problem)
     if not isinstance(generator, nn.Module) or isinstance(generator, TorchColorizer): return generator
     if backend == 'auto':
-        if native_bf16(device): return TorchColorizer(generator, device, bf16=True)
+        if (dtype := fast_precision(device, training=False)) is not None: return TorchColorizer(generator, device, dtype=dtype)
         if device.type != 'cpu' or importlib.util.find_spec('onnxruntime') is None: return TorchColorizer(generator, device)
         try: return OnnxColorizer(cached_onnx(generator, cache_dir), ['CPUExecutionProvider'])
         except Exception as e:

@@ -16,11 +16,13 @@ import matplotlib.pyplot as plt
 from torch import nn
 from fastai.learner import Learner, ValueMetric
 from fastai.callback.core import Callback
+from fastai.callback.fp16 import AMPMode, MixedPrecision
 from fastai.torch_core import num_distrib, rank_distrib
 from .model import PatchDiscriminator, unwrap_model
 from .data import show_colorizations
 from .images import write_atomically
-from .pretrain import check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, StopOnNonFiniteLoss
+from .pretrain import (check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, DynamicValidationBatch,
+                               StopOnNonFiniteLoss)
 
 # %% ../nbs/08_gan.ipynb #bde858f6
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
@@ -39,16 +41,24 @@ class ConditionalGANTrainer(Callback):
                  lambda_l1:float=100.):           # weight of L1 in the generator's loss
         self.discriminator, self.lr, self.betas, self.lambda_l1 = discriminator, lr, betas, lambda_l1
         self.d_opt = None
+        self.d_opt_state = None  # a resumed run's optimizer state for D, loaded once D is on its device
 
     def before_fit(self):
-        self.discriminator.to(self.dls.device)
+        device = torch.device(self.dls.device)
+        self.discriminator.to(device)
         if hasattr(self.learn, 'channels_last'): self.discriminator.to(memory_format=torch.channels_last)
         if num_distrib() > 1 and not isinstance(self.discriminator, nn.parallel.DistributedDataParallel):
             d = self.discriminator
-            if torch.device(self.dls.device).type == 'cuda': d = nn.SyncBatchNorm.convert_sync_batchnorm(d)  # SyncBatchNorm needs GPUs
+            if device.type == 'cuda': d = nn.SyncBatchNorm.convert_sync_batchnorm(d)  # SyncBatchNorm needs GPUs
             self.discriminator = nn.parallel.DistributedDataParallel(d)
         if self.d_opt is None:
             self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas, fused=True)
+        if self.d_opt_state is not None:  # loading moves the state to where D's weights are now: the fused step finds it there
+            self.d_opt.load_state_dict(self.d_opt_state)
+            self.d_opt_state = None
+        # D's own loss scaler when G's is fp16: each net's gradients overflow at their own scale
+        amp = next((cb for cb in self.learn.cbs if isinstance(cb, MixedPrecision)), None)
+        self.d_scaler = torch.amp.GradScaler(device.type, enabled=amp is not None and amp.amp_mode == AMPMode.FP16)
 
     def before_epoch(self): self.sums, self.n = dict.fromkeys(GAN_LOSS_NAMES, 0.), 0
 
@@ -63,8 +73,9 @@ class ConditionalGANTrainer(Callback):
         self.d_opt.zero_grad()
         d_fake, d_real = _bce(self._judge(self.pred.detach()), False), _bce(self._judge(self.yb[0]), True)
         check_finite(self.learn, 'discriminator', d_fake + d_real)
-        ((d_fake + d_real) / 2).backward()
-        self.d_opt.step()
+        self.d_scaler.scale((d_fake + d_real) / 2).backward()
+        self.d_scaler.step(self.d_opt)  # the fused Adam unscales, and skips a step with inf/NaN gradients, on the device
+        self.d_scaler.update()
         self.batch_losses = dict(d_real=d_real.detach(), d_fake=d_fake.detach())
 
     def after_loss(self):
@@ -91,18 +102,19 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
                 lr:float=2e-4,             # learning rate of both nets
                 betas=(0.5, 0.999),        # Adam betas of both nets
                 lambda_l1:float=100.,      # weight of L1 in the generator's loss
-                compile:bool=False,        # `torch.compile` both nets (worth it for long GPU runs)
+                compile:bool|dict=False,   # `torch.compile` both nets (worth it for long GPU runs); a dict: with these options
                 loss_func=None,            # the generator's L1 term; plain L1 if None, or e.g. `RebalancedL1`
                 **kwargs,                  # passed on to `Learner`
                ) -> Learner:
     "A fastai Learner that trains `generator` adversarially against a PatchGAN discriminator."
     if discriminator is None: discriminator = PatchDiscriminator()
-    if compile: compile_model(generator), compile_model(discriminator)
+    options = compile if isinstance(compile, dict) else {}
+    if compile: compile_model(generator, **options), compile_model(discriminator, **options)
     trainer = ConditionalGANTrainer(discriminator, lr, betas, lambda_l1)
     metrics = [ValueMetric(partial(trainer.epoch_mean, name), name) for name in GAN_LOSS_NAMES]
     learn = Learner(dls, generator.to(dls.device), loss_func=loss_func or nn.L1Loss(), lr=lr, wd=0., metrics=metrics,
                     opt_func=partial(fused_adam, betas=betas),
-                    cbs=[trainer, StopOnNonFiniteLoss()], **kwargs)
+                    cbs=[trainer, StopOnNonFiniteLoss()] + ([DynamicValidationBatch()] if compile else []), **kwargs)
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 

@@ -254,8 +254,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
         if state and done['gan']:
             discriminator.load_state_dict(state['discriminator'])
             learn.opt.load_state_dict(state['generator_opt'])
-            learn.gan_trainer.d_opt = torch.optim.Adam(discriminator.parameters())
-            learn.gan_trainer.d_opt.load_state_dict(state['discriminator_opt'])
+            learn.gan_trainer.d_opt_state = state['discriminator_opt']  # loaded once D is on its device (see `08_gan`)
         with data_parallel(learn): learn.fit(gan_epochs, cbs=stage_cbs('gan'))
 
     path = out/'generator.safetensors'

@@ -6,10 +6,11 @@ Docs: https://colorgan.github.io/colorgan/transforms.html.md"""
 
 # %% auto #0
 __all__ = ['ReadPhoto', 'RGBBatchToLab', 'PhotoToLab', 'crop_resize', 'RandomForTraining', 'CropFlip', 'EncodedPhoto',
-           'device_jpeg_orientation', 'ReadForDevice', 'orient_like_exif', 'decode_batch', 'DecodeOnDevice']
+           'whole_baseline_jpeg', 'device_jpeg_orientation', 'shrink_to', 'ReadForDevice', 'orient_like_exif',
+           'jpeg_decoder_problem', 'decode_batch', 'DecodeOnDevice']
 
 # %% ../nbs/04_transforms.ipynb #cae615d9
-import contextlib, io, random, warnings
+import contextlib, functools, io, random, re, warnings
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
@@ -91,11 +92,74 @@ class EncodedPhoto:
         self.path, self.jpeg, self.orientation, self.rgb = str(path), jpeg, orientation, rgb
     def __repr__(self): return f"EncodedPhoto({Path(self.path).name!r}, {'jpeg' if self.rgb is None else 'rgb'})"
 
+# %% ../nbs/04_transforms.ipynb #b4ef241a
+_NEXT_MARKER = re.compile(rb'\xff+[^\x00\xd0-\xd7\xff]')  # after compressed data: 0xFF then neither a stuffed 0, a restart nor fill
+
+def _huffman_tables(seg:bytes) -> list|None:
+    "The (class, id) of each table a DHT segment defines, or None where libjpeg would call it bogus."
+    tables, j = [], 0
+    while j < len(seg):
+        if j + 17 > len(seg) or seg[j] >> 4 > 1 or seg[j] & 15 > 3: return None
+        counts, code = seg[j + 1:j + 17], 0
+        for bits, count in enumerate(counts, 1):  # the codes of each length must fit in that many bits
+            code += count
+            if code > 2 ** bits: return None
+            code *= 2
+        n = sum(counts)
+        if j + 17 + n > len(seg) or (seg[j] >> 4 == 0 and max(seg[j + 17:j + 17 + n], default=0) > 15): return None  # DC symbols <= 15
+        tables.append((seg[j] >> 4, seg[j] & 15)); j += 17 + n
+    return tables
+
+def _quant_tables(seg:bytes) -> list|None:
+    "The ids of the tables a DQT segment defines, or None if it is malformed."
+    tables, j = [], 0
+    while j < len(seg):
+        if seg[j] >> 4 > 1 or seg[j] & 15 > 3: return None
+        tables.append(seg[j] & 15); j += 1 + 64 * (1 + (seg[j] >> 4))
+    return tables if j == len(seg) else None
+
+def whole_baseline_jpeg(data:bytes, # a file's bytes
+                       ) -> bool:    # whether its marker structure is sound, with an end marker after its scans
+    "Whether `data` is a baseline JPEG whose structure libjpeg accepts: what the device decoder may take without Pillow's checks."
+    if data[:2] != b'\xff\xd8': return False
+    i, quant, huffman, frame = 2, set(), set(), None  # frame: component id -> its quantization table
+    while i + 2 <= len(data):
+        if data[i] != 0xFF: return False
+        marker = data[i + 1]
+        if marker == 0xFF: i += 1; continue                     # fill byte
+        if marker == 0xD9: return frame is not None             # end of image
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7: i += 2; continue
+        if marker == 0xD8 or i + 4 > len(data): return False
+        end = i + 2 + int.from_bytes(data[i + 2:i + 4], 'big')
+        if end < i + 4 or end > len(data): return False
+        seg = data[i + 4:end]
+        if 0xC2 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC): return False  # progressive, lossless, arithmetic
+        if marker in (0xC0, 0xC1):                              # baseline or extended Huffman frame, 8 bits, gray or YCbCr
+            if len(seg) < 6 or seg[0] != 8 or seg[5] not in (1, 3) or len(seg) != 6 + 3 * seg[5]: return False
+            if any(not (1 <= s >> 4 <= 4 and 1 <= s & 15 <= 4) for s in seg[7::3]): return False  # sampling factors
+            frame = {seg[6 + 3 * k]: seg[8 + 3 * k] for k in range(seg[5])}
+        elif marker == 0xDB:
+            if (tables := _quant_tables(seg)) is None: return False
+            quant.update(tables)
+        elif marker == 0xC4:
+            if (tables := _huffman_tables(seg)) is None: return False
+            huffman.update(tables)
+        elif marker == 0xDA:                                    # a scan: its header, then compressed data up to a real marker
+            n = seg[0] if seg else 0
+            if frame is None or not 1 <= n <= len(frame) or len(seg) != 4 + 2 * n: return False
+            for cid, tables in zip(seg[1:1 + 2 * n:2], seg[2:2 + 2 * n:2]):
+                if cid not in frame or frame[cid] not in quant or {(0, tables >> 4), (1, tables & 15)} - huffman: return False
+            if (found := _NEXT_MARKER.search(data, end)) is None: return False
+            end = found.end() - 2
+        i = end
+    return False
+
+# %% ../nbs/04_transforms.ipynb #c29848e2
 _EXIF_ORIENTATION = 0x0112
 
 def device_jpeg_orientation(data:bytes, # a file's bytes
                             ) -> int:    # its EXIF orientation, 1-8; None if it is not a JPEG for the device decoder
-    "Whether a file is a complete RGB or gray JPEG, and its EXIF orientation, from its header alone."
+    "Whether a file is a whole baseline RGB or gray JPEG, and its EXIF orientation, from its structure alone."
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
@@ -104,19 +168,27 @@ def device_jpeg_orientation(data:bytes, # a file's bytes
                 if Image.MAX_IMAGE_PIXELS and img.width * img.height > Image.MAX_IMAGE_PIXELS: return None  # Pillow says why
                 orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
     except Exception: return None  # Pillow's path will say what is wrong with it
-    # A complete JPEG has its end marker (FFD9) after the start of its last scan (FFDA); a truncated one does not
-    if data.find(b'\xff\xd9', max(data.rfind(b'\xff\xda'), 0)) < 0: return None
+    if not whole_baseline_jpeg(data): return None  # Pillow's path drops it, or decodes it as the default path would
     return orientation if orientation in range(1, 9) else 1
 
+# %% ../nbs/04_transforms.ipynb #66be3374
+def shrink_to(img:Image.Image, # a decoded photo
+              min_size:int,    # both sides stay at least this long
+             ) -> Image.Image: # `img`, shrunk by the largest power of two that keeps both sides at least `min_size`
+    "Shrink a photo by averaging blocks of pixels, as Pillow's `draft` mode shrinks a JPEG while decoding it."
+    factor = 1
+    while min_size and min(img.size) >= 2 * factor * min_size: factor *= 2
+    return img.reduce(factor) if factor > 1 else img
+
 class ReadForDevice(Transform):
-    "A path to an `EncodedPhoto`: a JPEG's bytes for the device to decode; other files decoded here by `ReadPhoto`."
-    def __init__(self, min_size=None): super().__init__(); self.pillow = ReadPhoto(min_size)
+    "A path to an `EncodedPhoto`: a JPEG's bytes for the device to decode; other files decoded here by `ReadPhoto` and shrunk to about `min_size`."
+    def __init__(self, min_size=None): super().__init__(); self.min_size, self.pillow = min_size, ReadPhoto(min_size)
     def encodes(self, path):
         with contextlib.suppress(OSError):
             data = Path(path).read_bytes()
             orientation = device_jpeg_orientation(data)
             if orientation is not None: return EncodedPhoto(path, torch.frombuffer(bytearray(data), dtype=torch.uint8), orientation)
-        img = self.pillow(path)  # skips an unreadable file with a warning, as the default path does
+        img = shrink_to(self.pillow(path), self.min_size)  # `pillow` skips an unreadable file with a warning, as the default path does
         return EncodedPhoto(path, rgb=torch.from_numpy(np.array(img)).permute(2, 0, 1))
 
 # %% ../nbs/04_transforms.ipynb #3a20e38f
@@ -130,15 +202,33 @@ def orient_like_exif(img:torch.Tensor, # a decoded (C,H,W) image
     return img
 
 # %% ../nbs/04_transforms.ipynb #76266ac7
-def _decode_jpegs(data:list, device:torch.device) -> list:
-    "Decode JPEG bytes (1-d uint8 CPU tensors) to RGB (3,H,W) uint8 tensors on `device`, all in one call."
-    if device.type == 'cuda':
-        # nvJPEG's hardware decoder may write its outputs before work queued on the current stream has read that memory
-        # (pytorch/vision#9606); so let that work finish first. decode_jpeg waits for its own work before it returns anyway.
-        torch.cuda.current_stream(device).synchronize()
+@functools.lru_cache
+def _decode_stream(device:torch.device): return torch.cuda.Stream(device)  # one per GPU, on which nothing else is ever queued
+
+def _decode(data, device):
     with warnings.catch_warnings():  # torchvision 0.29 deprecates its decoders in favour of TorchCodec's
         warnings.filterwarnings('ignore', 'The image decoding and encoding capabilities of TorchVision', DeprecationWarning)
         return decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
+
+def _decode_jpegs(data:list, device:torch.device) -> list:
+    "Decode JPEG bytes (1-d uint8 CPU tensors) to RGB (3,H,W) uint8 tensors on `device`, all in one call."
+    if device.type != 'cuda': return _decode(data, device)
+    # nvJPEG's hardware decoder may write its outputs before work queued on the stream they were allocated on has read that
+    # memory (pytorch/vision#9606). So they are allocated on a stream of our own, where no work is ever queued, instead of
+    # waiting here for the training step in flight to finish; decode_jpeg waits for its own work before it returns.
+    current, stream = torch.cuda.current_stream(device), _decode_stream(device)
+    with torch.cuda.stream(stream): imgs = _decode(data, device)
+    current.wait_stream(stream)
+    for img in imgs: img.record_stream(current)  # their memory goes back to our stream only once the current one is done with them
+    return imgs
+
+def jpeg_decoder_problem(device:torch.device, # where JPEGs would be decoded
+                        ) -> str|None:         # why they cannot be, or None when they can
+    "Whether `decode_jpeg` works on `device`: a tiny JPEG is decoded there to find out (a torchvision without nvJPEG cannot)."
+    jpeg = io.BytesIO(); Image.new('RGB', (16, 16)).save(jpeg, 'JPEG')
+    try: _decode_jpegs([torch.frombuffer(bytearray(jpeg.getvalue()), dtype=torch.uint8)], torch.device(device))
+    except (RuntimeError, NotImplementedError, ValueError) as e: return f'{type(e).__name__}: {str(e).strip().splitlines()[0]}'
+    return None
 
 def _decode_one(o:EncodedPhoto, device:torch.device):
     "One JPEG that failed in a batch: the device decoder alone, then Pillow; None, with a warning, if neither can read it."
@@ -172,7 +262,6 @@ class DecodeOnDevice(RandomForTraining, ItemTransform):
         items, where = b  # `where` is an empty tensor that fastai moved to the device: it says which device that is
         imgs = [o for o in decode_batch(items, where.device) if o is not None]
         if not imgs: return (torch.empty(0, 3, self.size, self.size, dtype=torch.uint8, device=where.device),)
-        x = torch.stack([crop_resize(img, self.size, self.crop_pcts()) for img in imgs])
-        flips = [self.random_flip() for _ in imgs]
-        if any(flips): x = torch.where(torch.tensor(flips, device=x.device)[:, None, None, None], x.flip(-1), x)
-        return (x,)
+        crops = [crop_resize(img, self.size, self.crop_pcts()) for img in imgs]
+        flips = [self.random_flip() for _ in imgs]  # flipped one by one: a mask tensor would be a copy to the GPU that waits for it
+        return (torch.stack([crop.flip(-1) if flip else crop for crop, flip in zip(crops, flips)]),)

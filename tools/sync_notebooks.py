@@ -6,8 +6,14 @@ From it this script
 
 1. gives every chapter notebook (nbs/*.ipynb except index.ipynb), right after its
    `# Title` markdown cell, the Open-in-Colab badge cell and the `#| hide` cell that
-   installs colorgan in Colab, inserting them if missing and rewriting them if they differ;
-2. renders nbs/index.ipynb into README.md, as nbdev-readme would without quarto:
+   installs colorgan in Colab (keeping Colab's own torch and torchvision, and with the
+   `[onnx]` extra where the notebook runs the ONNX engines), inserting them if missing and
+   rewriting them if they differ;
+2. guards each notebook's closing `nbdev_export()` cell so that it runs only outside Colab,
+   where the notebook sits in a clone of the repository;
+3. puts the Open-in-Colab badge of the quick start notebook (nbs/quickstart.ipynb) right
+   after the title of nbs/index.ipynb, so that it heads README.md;
+4. renders nbs/index.ipynb into README.md, as nbdev-readme would without quarto:
    markdown cells verbatim, the `# Title` + `> description` opening as a plain README
    opening, code cells as ```python fences without their `#|` directive lines, text outputs
    as plain fences; `#| hide` cells and front matter are dropped, and relative links and
@@ -29,6 +35,7 @@ except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/'nbs'
 README_NB = 'index.ipynb'
+QUICKSTART_NB = 'quickstart.ipynb'
 BADGE_SVG = 'https://colab.research.google.com/assets/colab-badge.svg'
 DIRECTIVE = re.compile(r'^\s*#\|\s*(.*)$')
 
@@ -43,16 +50,32 @@ def project_info(pyproject=ROOT/'pyproject.toml'):
 
 # ---------------------------------------------------------------- notebooks
 
-def colab_cells(nb_name, info):
+EXPORT_CELL = ("#| hide\n"
+               "# Export the package from the notebooks: in a clone of the repository, not in Colab, where it is pip-installed\n"
+               "import sys\n"
+               "if 'google.colab' not in sys.modules:\n"
+               "    import nbdev; nbdev.nbdev_export()")
+ONNX_USE = re.compile(r"OnnxColorizer\(|export_onnx\(|cached_onnx\(|'onnxruntime'|import onnx")  # code that needs the [onnx] extra
+
+def colab_url(nb_name, info): return f"https://colab.research.google.com/github/{info['slug']}/blob/{info['branch']}/nbs/{nb_name}"
+
+def colab_badge(nb_name, info): return f"[![Open In Colab]({BADGE_SVG})]({colab_url(nb_name, info)})"
+
+def colab_cells(nb_name, info, extras=()):
     "The badge markdown and the `#| hide` install code that notebook `nb_name` should start with."
-    colab = f"https://colab.research.google.com/github/{info['slug']}/blob/{info['branch']}/nbs/{nb_name}"
-    badge = f"[![Open In Colab]({BADGE_SVG})]({colab})"
+    package = f"{info['name']}[{','.join(extras)}]" if extras else info['name']
     install = ("#| hide\n"
                f"# In Colab, install {info['name']} first; everywhere else this cell does nothing.\n"
                "import sys\n"
                "if 'google.colab' in sys.modules:\n"
-               f"    %pip install -q \"{info['name']} @ git+{info['url']}\"")
-    return badge, install
+               "    import torch, torchvision  # Colab's own builds, made for its GPUs: pinned below, so that pip keeps them\n"
+               f"    %pip install -q \"{package} @ git+{info['url']}\" \"torch=={{torch.__version__}}\" \"torchvision=={{torchvision.__version__}}\"")
+    return colab_badge(nb_name, info), install
+
+def extras_for(nb):
+    "The optional dependencies the code of `nb` needs: `onnx` where it runs the ONNX engines."
+    code = [src(c) for c in nb['cells'] if c['cell_type'] == 'code' and 'google.colab' not in src(c)]
+    return ('onnx',) if any(ONNX_USE.search(s) for s in code) else ()
 
 def src(cell):
     "A cell's source as one string."
@@ -74,13 +97,33 @@ def sync_colab(nb, nb_name, info):
     i = next((i for i,c in enumerate(nb['cells']) if is_title(c)), None)
     if i is None: raise ValueError("has no '# Title' markdown cell")
     changed = False
-    for offset,(kind,text,mark,role) in enumerate(zip(('markdown','code'), colab_cells(nb_name, info),
+    for offset,(kind,text,mark,role) in enumerate(zip(('markdown','code'), colab_cells(nb_name, info, extras_for(nb)),
                                                       ('colab.research.google.com', 'google.colab'), ('colab-badge','colab-install'))):
         j, cells = i+1+offset, nb['cells']
         if j < len(cells) and cells[j]['cell_type'] == kind and mark in src(cells[j]):
             if src(cells[j]) != text: cells[j]['source'], changed = lines(text), True
         else: cells.insert(j, new_cell(kind, text, nb_name, role)); changed = True
     return changed
+
+def sync_export(nb):
+    "Guard the cells of `nb` that call `nbdev_export()` so that they run outside Colab only; return whether it changed."
+    changed = False
+    for cell in nb['cells']:
+        if cell['cell_type'] == 'code' and 'nbdev_export()' in src(cell) and src(cell) != EXPORT_CELL:
+            cell['source'], changed = lines(EXPORT_CELL), True
+    return changed
+
+def sync_quickstart_badge(nb, info):
+    "Put the quick start's Colab badge right after the title of the index notebook `nb`; return whether it changed."
+    i = next((i for i,c in enumerate(nb['cells']) if is_title(c)), None)
+    if i is None: raise ValueError("has no '# Title' markdown cell")
+    text = f"{colab_badge(QUICKSTART_NB, info)} Colorize a photo, start the app and train on a GPU in Colab: the quick start."
+    cells, j = nb['cells'], i + 1
+    if j < len(cells) and cells[j]['cell_type'] == 'markdown' and colab_url(QUICKSTART_NB, info) in src(cells[j]):
+        if src(cells[j]) == text: return False
+        cells[j]['source'] = lines(text)
+    else: cells.insert(j, new_cell('markdown', text, README_NB, 'quickstart-badge'))
+    return True
 
 def nb_to_str(nb):
     "Serialise as nbdev does (fastcore.nbio.nb2str), so nbdev-clean leaves our output alone."
@@ -155,9 +198,13 @@ def main(argv=None):
         if path.name == README_NB: continue
         nb = json.loads(path.read_text(encoding='utf-8'))
         try:
-            if sync_colab(nb, path.name, info): wanted[path] = nb_to_str(nb)
+            if sync_colab(nb, path.name, info) | sync_export(nb): wanted[path] = nb_to_str(nb)
         except ValueError as e: problems.append(f'{path.relative_to(ROOT)}: {e}')
-    readme = render_readme(json.loads((NBS/README_NB).read_text(encoding='utf-8')))
+    index = json.loads((NBS/README_NB).read_text(encoding='utf-8'))
+    try:
+        if (NBS/QUICKSTART_NB).exists() and sync_quickstart_badge(index, info): wanted[NBS/README_NB] = nb_to_str(index)
+    except ValueError as e: problems.append(f'nbs/{README_NB}: {e}')
+    readme = render_readme(index)
     readme_path = ROOT/'README.md'
     if not readme_path.exists() or readme_path.read_text(encoding='utf-8') != readme: wanted[readme_path] = readme
     for path, text in wanted.items():
