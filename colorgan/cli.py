@@ -263,7 +263,7 @@ def train_parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/01b_cli.ipynb #f1f67d05
 def colorize_parser() -> argparse.ArgumentParser:
-    "The command line of `colorgan-colorize` (run by `colorgan.inference.colorize_command`)."
+    "The command line of `colorgan-colorize` (run by `colorgan.folders.colorize_command`)."
     p = command_parser('colorgan-colorize', 'Colorize black-and-white photos. Writes one image per input photo under --out, in '
                        "the input's format with its EXIF, colour profile and DPI, keeping paths relative to each input folder; "
                        'never writes over an input.')
@@ -332,7 +332,7 @@ def bench_parser() -> argparse.ArgumentParser:
 # %% ../nbs/01b_cli.ipynb #5038453f
 COMMANDS = {  # command -> (its parser, 'module:function' that runs it with the parsed arguments)
     'colorgan-train':    (train_parser, 'colorgan.train:train_command'),
-    'colorgan-colorize': (colorize_parser, 'colorgan.inference:colorize_command'),
+    'colorgan-colorize': (colorize_parser, 'colorgan.folders:colorize_command'),
     'colorgan-eval':     (eval_parser, 'colorgan.metrics:eval_command'),
     'colorgan-app':      (app_parser, 'colorgan.app:app_command'),
     'colorgan-bench':    (bench_parser, 'colorgan.bench:bench_command'),

@@ -22,7 +22,7 @@ def test_install_cells_keep_colab_torch_and_add_onnx_where_used():
         cell = install_cell(name)
         assert '"torch=={torch.__version__}"' in cell and '"torchvision=={torchvision.__version__}"' in cell, name
     assert 'colorgan[onnx] @ git+' in install_cell('11_engines.ipynb')
-    assert 'colorgan[onnx] @ git+' in install_cell('10_inference.ipynb')
+    assert 'colorgan[onnx] @ git+' in install_cell('12_folders.ipynb')
     assert 'colorgan @ git+' in install_cell('00_color.ipynb')  # no onnx code there: no onnx to install
 
 def test_export_cells_do_nothing_in_colab():
