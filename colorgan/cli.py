@@ -257,6 +257,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--chroma-scale', type=int, choices=(1, 2, 4), default=1, help='predict colour at full size (1), or at 1/2 or 1/4 '
                    'of it: 1.5x or 2.2x fewer FLOPs')
     p.add_argument('--rebalance', action='store_true', help="weight L1 by the rarity of each pixel's colour (Zhang et al.'s class rebalancing)")
+    p.add_argument('--d-augment', action='store_true', help='DiffAugment what the discriminator judges (shifts and cut-outs), '
+                   'which keeps it from memorising a few hundred photos')
     p.add_argument('--limit', type=positive_int, metavar='N', help='train on at most N of the photos, a seeded draw '
                    '(the reference tutorial took 10000 of coco_sample)')
     return p

@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/folders.html.md"""
 __all__ = ['OUTPUT_FORMATS', 'ColorizeSummary', 'output_format', 'jpeg_quality', 'save_colorized', 'colorize_files',
            'colorize_command', 'colorize_cli']
 
-# %% ../nbs/12_folders.ipynb #98c29cae
+# %% ../nbs/12_folders.ipynb #2bab7a0e
 import contextlib, os, sys, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path

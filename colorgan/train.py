@@ -205,6 +205,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           chroma_scale:int=1,      # the generator predicts ab at full size (1), or at 1/2 or 1/4 of it: fewer FLOPs
           rebalance:bool=False,    # weight L1 by the rarity of each pixel's true colour in the training photos (`RebalancedL1`)
           limit:int=None,          # train on at most this many of the photos (a seeded draw, e.g. 10,000 of `coco_sample`)
+          d_augment:bool=False,    # DiffAugment what the discriminator judges (`diff_augment`): keeps it from memorising few photos
           progress:bool=None,      # fastai's progress bars (True) or one `EpochLog` line per epoch (False); None: bars on a terminal
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
@@ -213,7 +214,8 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
     if not rank_distrib():
         for d in (out, out/'samples'): remove_stale_temps(d)  # a run killed mid-write left them; they can be hundreds of MB
     run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
-               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance, limit=limit)
+               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance, limit=limit,
+               d_augment=d_augment)
     state = _resume_state(out, run)
     torch.manual_seed(seed)
     try:
@@ -248,7 +250,8 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
 
     if done['gan'] < gan_epochs:
         discriminator = PatchDiscriminator()
-        learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1, compile=compile, loss_func=loss_func)
+        learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1, compile=compile, loss_func=loss_func,
+                            augment=d_augment)
         if not bars: learn.remove_cb(ProgressCallback)
         learn.create_opt()
         if state and done['gan']:
@@ -272,7 +275,7 @@ def train_command(a, # the arguments, as `train_parser` parsed them
     pretrained = None if a.pretrained.lower() == 'none' else a.pretrained
     try: path = train(a.data, a.out, a.size, a.bs, a.pretrain_epochs, a.gan_epochs, a.pretrain_lr, a.gan_lr, a.lambda_l1, pretrained,
                       a.seed, a.valid_pct, a.workers, usable_device(a.device), a.compile, a.decode_on_device, a.chroma_scale, a.rebalance,
-                      limit=a.limit)
+                      limit=a.limit, d_augment=a.d_augment)
     except TrainingError as e: raise CommandError(str(e)) from None
     except NonFiniteLossError as e: raise CommandError(str(e).strip().splitlines()[-1].strip(), FAILED) from None  # without fastai's preamble
     if not rank_distrib(): print(f"Saved {path}")
