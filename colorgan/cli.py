@@ -6,10 +6,10 @@ Docs: https://colorgan.github.io/colorgan/cli.html.md"""
 
 # %% auto #0
 __all__ = ['DONE', 'FAILED', 'USAGE', 'EXIT_CODES', 'OPTIONS', 'COMMANDS', 'CommandError', 'error', 'first_line', 'positive_int',
-           'count', 'positive_float', 'fraction', 'quality', 'check_render_size', 'multiple_of_32', 'command_parser',
-           'add_options', 'add_renamed', 'model_path', 'usable_device', 'data_folder', 'command_warnings', 'advice',
-           'run_command', 'train_parser', 'colorize_parser', 'eval_parser', 'app_parser', 'bench_parser', 'train_main',
-           'colorize_main', 'eval_main', 'app_main', 'bench_main']
+           'count', 'positive_float', 'fraction', 'share', 'quality', 'check_render_size', 'multiple_of_32',
+           'command_parser', 'add_options', 'add_renamed', 'model_path', 'usable_device', 'data_folder',
+           'command_warnings', 'advice', 'run_command', 'train_parser', 'colorize_parser', 'eval_parser', 'app_parser',
+           'bench_parser', 'train_main', 'colorize_main', 'eval_main', 'app_main', 'bench_main']
 
 # %% ../nbs/01b_cli.ipynb #88ffc55b
 import argparse, contextlib, contextvars, hashlib, importlib, math, os, shutil, sys, tempfile, warnings
@@ -69,6 +69,12 @@ def fraction(text:str) -> float: # strictly between 0 and 1
     "argparse type: a number between 0 and 1, both excluded, such as the share of photos held out for validation."
     x = _number(text, float)
     if not 0 < x < 1: raise argparse.ArgumentTypeError(f'must be between 0 and 1 (both excluded), got {x:g}')
+    return x
+
+def share(text:str) -> float: # above 0, at most 1
+    "argparse type: a share above 0 and at most 1, such as the smallest crop of a photo."
+    x = _number(text, float)
+    if not 0 < x <= 1: raise argparse.ArgumentTypeError(f'must be above 0 and at most 1, got {x:g}')
     return x
 
 def quality(text:str) -> int: # 1 to 100
@@ -257,6 +263,8 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--chroma-scale', type=int, choices=(1, 2, 4), default=1, help='predict colour at full size (1), or at 1/2 or 1/4 '
                    'of it: 1.5x or 2.2x fewer FLOPs')
     p.add_argument('--rebalance', action='store_true', help="weight L1 by the rarity of each pixel's colour (Zhang et al.'s class rebalancing)")
+    p.add_argument('--min-crop', type=share, default=1., metavar='S', help='zoom training squares in: each one a random '
+                   'share in [S, 1] of the photo\'s shorter side (1: the whole photo, as the reference tutorial)')
     p.add_argument('--d-augment', action='store_true', help='DiffAugment what the discriminator judges (shifts and cut-outs), '
                    'which keeps it from memorising a few hundred photos')
     p.add_argument('--limit', type=positive_int, metavar='N', help='train on at most N of the photos, a seeded draw '

@@ -8,7 +8,7 @@ Docs: https://colorgan.github.io/colorgan/data.html.md"""
 __all__ = ['split_files', 'split_source', 'lab_to_image_batch', 'show_colorizations', 'LabDL', 'get_dls', 'EncodedLabDL']
 
 # %% ../nbs/05_data.ipynb #55617505
-import hashlib, warnings
+import hashlib, math, warnings
 from pathlib import Path
 import numpy as np, torch, matplotlib.pyplot as plt
 from fastai.data.core import Datasets, TfmdDL, DataLoaders
@@ -108,6 +108,7 @@ def get_dls(source, # 'sample', 'kaggle:OWNER/NAME', a folder, or a list of imag
             device=None,          # where batches go and become (L, ab); default: the GPU if there is one
             decode_on_device:bool=False, # workers only read JPEGs' bytes; `device` decodes, crops and flips them (for few CPU cores)
             limit:int=None,       # use at most this many photos, drawn with `seed` (see `split_source`)
+            min_crop:float=1.,    # training squares zoom in, down to this share of a photo's shorter side (see `CropFlip`)
            ) -> DataLoaders:      # batches (L, ab) of plain float32 tensors on `device`, both scaled to [-1, 1]
     "fastai DataLoaders of (L, ab) batches: files decoded, cropped and flipped in workers (or on the device), made Lab on the device."
     train, valid = split_source([Path(f) for f in source] if isinstance(source, (list, tuple)) else resolve_data(source), valid_pct, seed, limit)
@@ -116,12 +117,12 @@ def get_dls(source, # 'sample', 'kaggle:OWNER/NAME', a folder, or a list of imag
     if decode_on_device and (problem := jpeg_decoder_problem(device)):
         warnings.warn(f'decode_on_device: {device} cannot decode JPEGs here ({problem}); the DataLoader workers decode them instead')
         decode_on_device = False
-    crop_flip = [CropFlip(size)]
+    crop_flip, decoded = [CropFlip(size, min_crop)], math.ceil(size / min_crop)  # decoded large enough for the smallest square
     if decode_on_device:  # see "Decoding JPEGs on the device"
-        read, after_item, after_batch, dl_type = ReadForDevice(size), [], [DecodeOnDevice(size), RGBBatchToLab()], EncodedLabDL
+        read, after_item, after_batch, dl_type = ReadForDevice(decoded), [], [DecodeOnDevice(size, min_crop), RGBBatchToLab()], EncodedLabDL
     elif device.type == 'cpu':  # no GPU: the workers make Lab too, in parallel, instead of the main process alone
-        read, after_item, after_batch, dl_type = ReadPhoto(size), crop_flip + [PhotoToLab()], [], LabDL
-    else: read, after_item, after_batch, dl_type = ReadPhoto(size), crop_flip, [RGBBatchToLab()], LabDL
+        read, after_item, after_batch, dl_type = ReadPhoto(decoded), crop_flip + [PhotoToLab()], [], LabDL
+    else: read, after_item, after_batch, dl_type = ReadPhoto(decoded), crop_flip, [RGBBatchToLab()], LabDL
     dsets = Datasets(train + valid, tfms=[[read]], n_inp=1,
                      splits=[list(range(len(train))), list(range(len(train), len(train) + len(valid)))],
                      do_setup=False)  # setup would read the first file at once, and fail if it is a bad one

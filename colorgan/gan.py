@@ -32,7 +32,7 @@ def _bce(logits, real:bool):
     "Binary cross-entropy of patch logits against all-real or all-fake targets."
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), float(real)))
 
-# %% ../nbs/08_gan.ipynb #c85c8ca4
+# %% ../nbs/08_gan.ipynb #8ea2243c
 def diff_augment(x:torch.Tensor,     # (N,C,H,W) what the discriminator judges: L and ab, concatenated
                  shift:float=1/8,    # the largest shift, as a share of the side
                  cutout:float=1/2,   # the side of the square cut out, as a share of the side

@@ -206,6 +206,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           rebalance:bool=False,    # weight L1 by the rarity of each pixel's true colour in the training photos (`RebalancedL1`)
           limit:int=None,          # train on at most this many of the photos (a seeded draw, e.g. 10,000 of `coco_sample`)
           d_augment:bool=False,    # DiffAugment what the discriminator judges (`diff_augment`): keeps it from memorising few photos
+          min_crop:float=1.,       # training squares zoom in, down to this share of a photo's shorter side (`CropFlip`)
           progress:bool=None,      # fastai's progress bars (True) or one `EpochLog` line per epoch (False); None: bars on a terminal
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
@@ -215,13 +216,13 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
         for d in (out, out/'samples'): remove_stale_temps(d)  # a run killed mid-write left them; they can be hundreds of MB
     run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
                pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance, limit=limit,
-               d_augment=d_augment)
+               d_augment=d_augment, min_crop=min_crop)
     state = _resume_state(out, run)
     torch.manual_seed(seed)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # fastai prints "Could not do one pass..." before raising
             dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device,
-                          decode_on_device=decode_on_device, limit=limit)
+                          decode_on_device=decode_on_device, limit=limit, min_crop=min_crop)
     except ValueError as e: raise TrainingError(f'{data}: {first_line(e)}') from None  # e.g. none of the photos can be read
     try: generator = build_generator(None if state else pretrained, chroma_scale)
     except (OSError, ValueError, RuntimeError) as e: raise TrainingError(first_line(e)) from None  # a bad --pretrained file
@@ -275,7 +276,7 @@ def train_command(a, # the arguments, as `train_parser` parsed them
     pretrained = None if a.pretrained.lower() == 'none' else a.pretrained
     try: path = train(a.data, a.out, a.size, a.bs, a.pretrain_epochs, a.gan_epochs, a.pretrain_lr, a.gan_lr, a.lambda_l1, pretrained,
                       a.seed, a.valid_pct, a.workers, usable_device(a.device), a.compile, a.decode_on_device, a.chroma_scale, a.rebalance,
-                      limit=a.limit, d_augment=a.d_augment)
+                      limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop)
     except TrainingError as e: raise CommandError(str(e)) from None
     except NonFiniteLossError as e: raise CommandError(str(e).strip().splitlines()[-1].strip(), FAILED) from None  # without fastai's preamble
     if not rank_distrib(): print(f"Saved {path}")

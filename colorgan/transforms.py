@@ -50,36 +50,41 @@ class PhotoToLab(ItemTransform):
 def _square_crop(w:int, h:int, # the photo's width and height
                  size:int,     # the side the square will be resized to
                  pcts:tuple,   # where the square sits along (width, height): 0 is the left/top, 0.5 the centre, 1 the right/bottom
+                 scale:float=1., # the square's side as a share of the shorter side: below 1, a zoom into the photo
                 ) -> tuple:    # (left, top, side) of the square, in pixels
-    "The square that fastai's `Resize(size, ResizeMethod.Crop)` cuts from a w x h photo before resizing it."
-    side = int(min(w, h) / size * size)  # fastai's own arithmetic, so that the crops are the same
+    "The square that fastai's `Resize(size, ResizeMethod.Crop)` cuts from a w x h photo before resizing it, or a smaller one."
+    side = int(min(w, h) / size * size) if scale == 1 else max(1, round(min(w, h) * scale))  # fastai's own arithmetic at 1
     return int(pcts[0] * (w - side)), int(pcts[1] * (h - side)), side
 
 def crop_resize(img:torch.Tensor, # a (3,H,W) uint8 image
                  size:int,         # the side of the square result
                  pcts:tuple,       # where the crop sits along (width, height): 0 is the left/top, 0.5 the centre
+                 scale:float=1.,   # the square's side as a share of the photo's shorter side
                 ) -> torch.Tensor: # (3,size,size) uint8
     "Crop to a square and resize with antialiasing, as fastai's `Resize(size, ResizeMethod.Crop)` does with Pillow."
-    left, top, side = _square_crop(img.shape[-1], img.shape[-2], size, pcts)
+    left, top, side = _square_crop(img.shape[-1], img.shape[-2], size, pcts, scale)
     # torchvision's antialiased bilinear resize gives Pillow's result to within one level; on a CPU, on a photo whose
     # channels are interleaved as Pillow decodes them, it is twice as fast as Pillow's own
     return TF.resized_crop(img, top, left, side, side, [size, size], antialias=True)
 
 class RandomForTraining:
-    "Mixin for a transform that crops and flips at random for training, and takes the centre unflipped otherwise, as `Resize` and `FlipItem` do."
-    train = False
+    "Mixin for a transform that crops (zooming in down to `min_crop`) and flips at random for training, and takes the whole centre square unflipped otherwise."
+    train, min_crop = False, 1.
     def __call__(self, b, split_idx=None, **kwargs):
         self.train = split_idx == 0  # fastai says which split a batch is for
         return super().__call__(b, split_idx=split_idx, **kwargs)
     def crop_pcts(self) -> tuple: return (random.random(), random.random()) if self.train else (0.5, 0.5)
+    def crop_scale(self) -> float: return random.uniform(self.min_crop, 1.) if self.train and self.min_crop < 1 else 1.
     def random_flip(self) -> bool: return self.train and random.random() < 0.5
 
 class CropFlip(RandomForTraining, Transform):
     "In a worker: a photo becomes a (3,size,size) uint8 tensor, cropped and resized as fastai's `Resize` does and, for training, flipped at random."
-    def __init__(self, size:int): super().__init__(); self.size = size
+    def __init__(self, size:int,       # the side of the squares
+                 min_crop:float=1.):   # for training, squares of a random share in [min_crop, 1] of the shorter side
+        super().__init__(); self.size, self.min_crop = size, min_crop
     def encodes(self, img:Image.Image):
         # What `Resize`, `FlipItem` and `ToTensor` do, with the crop and resize that the device path uses: in half the time
-        x = crop_resize(torch.from_numpy(np.array(img)).permute(2, 0, 1), self.size, self.crop_pcts())
+        x = crop_resize(torch.from_numpy(np.array(img)).permute(2, 0, 1), self.size, self.crop_pcts(), self.crop_scale())
         return (x.flip(-1) if self.random_flip() else x).contiguous()
 
 # %% ../nbs/04_transforms.ipynb #bcce0eb7
@@ -257,11 +262,11 @@ def decode_batch(items:list,           # the `EncodedPhoto` photos of a batch
 class DecodeOnDevice(RandomForTraining, ItemTransform):
     "On the device: a batch of `EncodedPhoto` photos becomes a uint8 RGB batch, decoded, cropped, resized and (training) flipped."
     order = 50  # before `RGBBatchToLab`
-    def __init__(self, size): super().__init__(); self.size = size
+    def __init__(self, size, min_crop=1.): super().__init__(); self.size, self.min_crop = size, min_crop  # as `CropFlip`'s
     def encodes(self, b):
         items, where = b  # `where` is an empty tensor that fastai moved to the device: it says which device that is
         imgs = [o for o in decode_batch(items, where.device) if o is not None]
         if not imgs: return (torch.empty(0, 3, self.size, self.size, dtype=torch.uint8, device=where.device),)
-        crops = [crop_resize(img, self.size, self.crop_pcts()) for img in imgs]
+        crops = [crop_resize(img, self.size, self.crop_pcts(), self.crop_scale()) for img in imgs]
         flips = [self.random_flip() for _ in imgs]  # flipped one by one: a mask tensor would be a copy to the GPU that waits for it
         return (torch.stack([crop.flip(-1) if flip else crop for crop, flip in zip(crops, flips)]),)
