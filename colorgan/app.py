@@ -14,10 +14,10 @@ from pathlib import Path
 import torch, gradio as gr
 from gradio.utils import get_upload_folder
 from PIL import Image
-from .cli import CommandError, check_render_size, first_line, run_command, usable_device
+from .cli import CommandError, check_render_size, default_model_path, first_line, run_command, usable_device
 from .images import find_images, read_image, to_rgb, ImageReadError
 from .sources import sample_photos
-from .inference import colorize
+from .inference import colorize, model_render_size
 from .folders import OUTPUT_FORMATS, jpeg_quality, output_format, save_colorized
 from .engines import fast_generator
 from .metrics import grayscale
@@ -43,13 +43,13 @@ def _render_size(size) -> int:
 # %% ../nbs/14_app.ipynb #603cdbc0
 def colorize_upload(path, # the uploaded file (a path), or None when nothing was uploaded
                     generator:torch.nn.Module|None, # the generator, or None when no model is loaded
-                    render_size:int=256, # the size the generator sees, a multiple of 32
+                    render_size:int=None, # the size the generator sees, a multiple of 32; default: `model_render_size`
                     device=None, # where to run it; default: where the generator is
                    ) -> tuple: # (black-and-white input, colorized result) at the upload's full size; the result keeps transparency
     "Colorize one uploaded file for the app; problems become a `gr.Error` that the user can act on."
     if generator is None: raise gr.Error(NO_MODEL_MESSAGE, title='No model', print_exception=False)
     if not path: raise gr.Error('Upload a photo first (or pick one of the examples).', title='No photo', print_exception=False)
-    render_size = _render_size(render_size)
+    render_size = _render_size(render_size or model_render_size(generator))
     try: image = read_image(path)
     except ImageReadError as e:
         name = Path(path).name  # the user knows their file's name, not our temp path
@@ -106,7 +106,7 @@ def _results_folder(root:Path, max_age:float=3600) -> Path:
 # %% ../nbs/14_app.ipynb #8181567c
 def build_app(generator:torch.nn.Module|None=None, # the generator; None starts the app with instructions instead
               examples:list|None=None, # example photo paths; default: some of `sample_photos()`
-              render_size:int=256, # the render size the slider starts at
+              render_size:int=None, # the render size the slider starts at; default: the model's `model_render_size`
               device=None, # where to run the generator; default: where it is
               note:str|None=None, # extra markdown shown at the top, e.g. why the model did not load
              ) -> gr.Blocks: # the app, queued; call `.launch()` to serve it (`max_file_size` limits uploads)
@@ -122,7 +122,7 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
             with gr.Column():
                 photo = gr.Image(label='Photo', type='filepath', image_mode=None, sources=['upload', 'clipboard'],
                                  elem_id='input-image')
-                size = gr.Slider(MIN_RENDER, MAX_RENDER, value=render_size, step=32, label='Render size',
+                size = gr.Slider(MIN_RENDER, MAX_RENDER, value=render_size or model_render_size(generator), step=32, label='Render size',
                                  info='The size the model sees (a multiple of 32); the result keeps the photo\'s size.',
                                  elem_id='render-size')
                 button = gr.Button('Colorize', variant='primary', elem_id='colorize-button')
@@ -144,11 +144,12 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
 
 # %% ../nbs/14_app.ipynb #f2db7d08
 def _load_for_app(model, device) -> tuple:
-    "(generator, note): the generator, or None and a note saying why it could not be loaded."
-    if model is None: return None, None
-    if not Path(model).is_file(): return None, f'⚠️ `{model}` does not exist.'
-    try: return load_generator(model, device=device), None
-    except Exception as e: return None, f'⚠️ `{model}` could not be loaded as a colorgan generator: {first_line(e)}'
+    "(generator, note): the generator (`--model`, else the default model), or None and a note saying why it could not be loaded."
+    path = Path(model) if model is not None else default_model_path()
+    if not path.is_file():
+        return None, f'⚠️ `{model}` does not exist.' if model is not None else f"⚠️ colorgan's default model is missing ({path})."
+    try: return load_generator(path, device=device), None
+    except Exception as e: return None, f'⚠️ `{path}` could not be loaded as a colorgan generator: {first_line(e)}'
 
 def app_command(a, # the arguments, as `app_parser` parsed them
                ) -> int:

@@ -7,12 +7,12 @@ Docs: https://colorgan.github.io/colorgan/cli.html.md"""
 # %% auto #0
 __all__ = ['DONE', 'FAILED', 'USAGE', 'EXIT_CODES', 'OPTIONS', 'COMMANDS', 'CommandError', 'error', 'first_line', 'positive_int',
            'count', 'positive_float', 'fraction', 'share', 'quality', 'check_render_size', 'multiple_of_32',
-           'command_parser', 'add_options', 'add_renamed', 'model_path', 'usable_device', 'data_folder',
-           'command_warnings', 'advice', 'run_command', 'train_parser', 'colorize_parser', 'eval_parser', 'app_parser',
-           'bench_parser', 'train_main', 'colorize_main', 'eval_main', 'app_main', 'bench_main']
+           'command_parser', 'add_options', 'add_renamed', 'default_model_path', 'model_path', 'usable_device',
+           'data_folder', 'command_warnings', 'advice', 'run_command', 'train_parser', 'colorize_parser', 'eval_parser',
+           'app_parser', 'bench_parser', 'train_main', 'colorize_main', 'eval_main', 'app_main', 'bench_main']
 
 # %% ../nbs/01b_cli.ipynb #88ffc55b
-import argparse, contextlib, contextvars, hashlib, importlib, math, os, shutil, sys, tempfile, warnings
+import argparse, contextlib, contextvars, hashlib, importlib, importlib.resources, math, os, shutil, sys, tempfile, warnings
 from pathlib import Path
 import colorgan
 
@@ -126,12 +126,13 @@ OPTIONS = {  # option -> (flags, argparse settings): the same name, meaning and 
     'data':        (('--data',), dict(default='sample', metavar='DATA', help="a folder of photos, 'sample' (the photos that "
                                       "ship with scikit-image, scikit-learn and matplotlib), 'coco_sample' (fastai's COCO sample, "
                                       "downloaded once) or 'kaggle:OWNER/NAME'")),
-    'model':       (('--model',), dict(metavar='FILE', help='the generator: a generator.safetensors written by colorgan-train')),
+    'model':       (('--model',), dict(metavar='FILE', help='the generator: a generator.safetensors written by colorgan-train '
+                                       "(default: colorgan's own default model)")),
     'size':        (('--size',), dict(type=multiple_of_32('training size'), default=256, metavar='PX',
                                       help='training size: photos are cropped to squares of this side, a multiple of 32')),
-    'render_size': (('--render-size',), dict(type=multiple_of_32('render size'), default=256, metavar='PX',
+    'render_size': (('--render-size',), dict(type=multiple_of_32('render size'), default=None, metavar='PX',
                                              help="side of the square the generator sees, a multiple of 32; the output keeps the "
-                                                  "photo's own size")),
+                                                  "photo's own size (default: the size the model was trained at, else 256)")),
     'bs':          (('--bs',), dict(type=positive_int, default=16, metavar='N', help='batch size')),
     'workers':     (('--workers',), dict(type=count, default=None, metavar='N',
                                          help='DataLoader worker processes (default: the usable CPUs, up to 8)')),
@@ -168,13 +169,18 @@ def add_renamed(p:argparse.ArgumentParser, # the parser
     return p
 
 # %% ../nbs/01b_cli.ipynb #8737b00a
+def default_model_path() -> Path: # the model file inside the installed package
+    "Where colorgan's default model lives: a generator trained on freely licensed photos, shipped with the package (see its model card)."
+    return Path(str(importlib.resources.files('colorgan')))/'weights'/'colorgan-default.safetensors'
+
 def model_path(value, # what --model says, or None when it was not given
               ) -> Path: # the model file
-    "The model file that `--model` names, or a `CommandError` saying why there is none."
-    if value is None: raise CommandError('--model is required (a generator.safetensors written by colorgan-train)')
-    path = Path(value).expanduser()
-    if not path.is_file(): raise CommandError(f'model file not found: {path}')
-    return path
+    "The model file that `--model` names, or the default model; a `CommandError` saying why there is none."
+    path = Path(value).expanduser() if value is not None else default_model_path()
+    if path.is_file(): return path
+    if value is None: raise CommandError(f"colorgan's default model is missing from this installation ({path}); reinstall "
+                                         'colorgan, or give --model a generator.safetensors that colorgan-train wrote')
+    raise CommandError(f'model file not found: {path}')
 
 def usable_device(spec, # what --device says: 'cpu', 'cuda:1', ..., or None for the best there is
                  ):      # a `torch.device` that works here
@@ -279,8 +285,9 @@ def colorize_parser() -> argparse.ArgumentParser:
                        'never writes over an input.')
     p.add_argument('inputs', nargs='+', metavar='FILE_OR_FOLDER', help='image files and/or folders (searched recursively)')
     p.add_argument('--out', required=True, metavar='FOLDER', help='output folder')
-    add_options(p, 'model', 'render_size', model=dict(required=True, help='the generator: a generator.safetensors written by '
-                                                                          'colorgan-train, or an .onnx from export_onnx'))
+    add_options(p, 'model', 'render_size', model=dict(help='the generator: a generator.safetensors written by '
+                                                                          "colorgan-train, or an .onnx from export_onnx (default: "
+                                                                          "colorgan's own default model)"))
     p.add_argument('--format', choices=('png', 'jpg', 'webp'), default=None, help="output format (default: the input's own for "
                    'JPEG, PNG and WebP; PNG for the others)')
     p.add_argument('--quality', type=quality, default=None, metavar='Q', help="JPEG and WebP quality, 1-100 (default: a JPEG's "
@@ -299,7 +306,7 @@ def eval_parser() -> argparse.ArgumentParser:
     p = command_parser('colorgan-eval', 'Metrics of a generator on a folder of colour photos (PSNR, SSIM, colourfulness), next to '
                        'the grayscale baseline. Prints the table and writes metrics.csv, metrics.md and comparison.png to --out.')
     p.add_argument('data', metavar='DATA', help="a folder of colour photos, 'sample' or 'kaggle:OWNER/NAME'")
-    add_options(p, 'model', model=dict(required=True))
+    add_options(p, 'model')
     p.add_argument('--out', default='colorgan-eval', metavar='FOLDER', help='folder for metrics.csv, metrics.md and comparison.png')
     add_options(p, 'render_size', 'bs', 'device', bs=dict(default=8, help='photos colorized at a time'))
     p.add_argument('--show', type=count, default=4, metavar='N', help='photos in comparison.png (0: no comparison.png)')
@@ -310,7 +317,7 @@ def app_parser() -> argparse.ArgumentParser:
     "The command line of `colorgan-app` (run by `colorgan.app.app_command`)."
     p = command_parser('colorgan-app', 'Serve the colorgan app (gradio) on this machine: upload a photo, get it back in colour.')
     add_options(p, 'model', 'render_size', 'device', model=dict(help='the generator: a generator.safetensors written by '
-                'colorgan-train (without one the app starts and says how to get one)'),
+                'colorgan-train (default: colorgan\'s own default model)'),
                 render_size=dict(type=multiple_of_32(largest=1024), help='the render size the page starts with, a multiple of 32 '
                                  'up to 1024'))
     p.add_argument('--host', default='127.0.0.1', help='address to listen on; 0.0.0.0 opens the app to your network')

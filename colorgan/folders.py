@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from .cli import FAILED, CommandError, advice, check_render_size, first_line, model_path, run_command, usable_device
 from .images import ImageReadError, find_images, read_image, to_rgb, write_atomically
 from .model import load_generator
-from .inference import colorize, colorize_images
+from .inference import colorize, colorize_images, model_render_size
 from .engines import OnnxColorizer, backend_problem, fast_generator
 
 # %% ../nbs/12_folders.ipynb #94e90926
@@ -123,7 +123,7 @@ def _check_writable(folder:Path):
 def colorize_files(paths:list,           # image files and/or folders (searched recursively)
                    generator,            # a generator (`load_generator`) or an `OnnxColorizer`
                    out_dir,              # where the colorized images go; created if needed
-                   render_size:int=256,  # side of the square the generator sees; a multiple of 32
+                   render_size:int=None, # side of the square the generator sees, a multiple of 32; default: `model_render_size`
                    device=None,          # where to compute; default: the generator's device
                    batch_size:int=8,     # photos per generator call
                    overwrite:bool=False, # replace outputs that already exist (never an input)
@@ -133,7 +133,7 @@ def colorize_files(paths:list,           # image files and/or folders (searched 
                    quality:int=None,     # JPEG and WebP quality, 1-100; None: a JPEG input's own quality, else 90
                   ) -> ColorizeSummary:  # outputs written and skipped, inputs failed with reasons
     "Colorize image files and folders into images under `out_dir`; bad files are reported and the rest go on."
-    check_render_size(render_size)
+    render_size = check_render_size(render_size or model_render_size(generator))  # before `fast_generator` wraps it
     pairs, failed = _plan(paths if isinstance(paths, (list, tuple)) else [paths], out_dir, format)
     summary = ColorizeSummary(failed=failed)
     todo = []

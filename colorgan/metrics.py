@@ -17,7 +17,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from .color import rgb_to_lab, lab_to_rgb
 from .cli import FAILED, CommandError, check_render_size, data_folder, first_line, model_path, run_command, usable_device
 from .images import find_images, open_image, write_atomically, ImageReadError
-from .inference import colorize_images
+from .inference import colorize_images, model_render_size
 from .model import load_generator
 
 # %% ../nbs/13_metrics.ipynb #dea178b1
@@ -118,12 +118,12 @@ def _batches(items, bs):
 # %% ../nbs/13_metrics.ipynb #2e9b547c
 def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator`
              folder, # a folder of colour photos
-             render_size:int=256, # the size the generator sees (a multiple of 32)
+             render_size:int=None, # the size the generator sees, a multiple of 32; default: `model_render_size`
              device=None, # where to run it; default: where the generator is
              bs:int=8, # photos colorized at a time
             ) -> pd.DataFrame: # a row for 'model' and one for 'grayscale': mean psnr, ssim, colorfulness, delta_colorfulness, images_per_s
     "Colorize the black-and-white version of every colour photo in `folder` and compare with the real colours."
-    check_render_size(render_size)
+    render_size = check_render_size(render_size or model_render_size(generator))
     if bs < 1: raise ValueError(f'bs must be at least 1, got {bs}')
     files = find_images(folder)
     if not files: raise FileNotFoundError(f'{folder}: no images found (looked for jpg, png, webp, bmp, tif and gif files)')
@@ -152,7 +152,7 @@ def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator
 def comparison_figure(generator, # the generator, or a dict of generators by row label, e.g. {'default': g, 'seed recipe': g0}
                       photos, # a folder of colour photos, or a list of photo files
                       n:int=4, # how many photos (columns)
-                      render_size:int=256, # the size the generator sees
+                      render_size:int=None, # the size the generators see; default: each its own `model_render_size`
                       device=None, # where to run it
                       titles:dict=None, # optional column titles, by photo path
                      ) -> plt.Figure: # rows: grayscale, each model, truth
@@ -204,7 +204,7 @@ def eval_command(a, # the arguments, as `eval_parser` parsed them
     try: df = evaluate(generator, folder, render_size=a.render_size, device=device, bs=a.bs)
     except ValueError as e: raise CommandError(first_line(e), FAILED) from None  # no photo could be scored
     table = markdown_table(df)
-    summary = f"{df.attrs['n_images']} photos from {folder}, render size {a.render_size}, model {model}"
+    summary = f"{df.attrs['n_images']} photos from {folder}, render size {df.attrs['render_size']}, model {model}"
     written = [write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp)),
                write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))]
     if a.show:

@@ -7,10 +7,10 @@ Docs: https://colorgan.github.io/colorgan/model.html.md"""
 # %% auto #0
 __all__ = ['CHROMA_SCALES', 'resnet18_encoder', 'UnetBlock', 'UnetGenerator', 'EncoderWeightsUnavailable', 'state_dict_problems',
            'load_encoder_weights', 'build_generator', 'init_weights', 'PatchDiscriminator', 'unwrap_model',
-           'evaluating', 'save_generator', 'default_model_path', 'load_generator']
+           'evaluating', 'save_generator', 'load_generator']
 
 # %% ../nbs/06_model.ipynb #1bd5d0fd
-import contextlib, importlib.resources, json, os, pickle, warnings
+import contextlib, json, os, pickle, warnings
 from collections import OrderedDict
 from pathlib import Path
 import torch, torchvision
@@ -21,7 +21,7 @@ from fastai.torch_core import apply_init
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from .images import write_atomically
-from .cli import advice, first_line
+from .cli import advice, default_model_path, first_line
 from . import __version__
 
 # %% ../nbs/06_model.ipynb #10d128f1
@@ -270,11 +270,6 @@ def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped b
     if half: tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     # `save_file` would create the file readable by its owner only; written as bytes it gets the usual permissions
     return write_atomically(path, lambda tmp: tmp.write_bytes(save(tensors, metadata=metadata)))
-
-# %% ../nbs/06_model.ipynb #911dd131
-def default_model_path() -> Path: # the model file inside the installed package
-    "Where colorgan's default model lives: a generator trained on freely licensed photos, shipped with the package (see its model card)."
-    return Path(str(importlib.resources.files('colorgan')))/'weights'/'colorgan-default.safetensors'
 
 # %% ../nbs/06_model.ipynb #6b876f7f
 def _read_config(path:Path) -> tuple: # (config dict, facts dict)
