@@ -144,12 +144,13 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
 
 # %% ../nbs/14_app.ipynb #f2db7d08
 def _load_for_app(model, device) -> tuple:
-    "(generator, note): the generator (`--model`, else the default model), or None and a note saying why it could not be loaded."
+    "(generator, note): the generator (`--model`, else the default model, which the note names), or None and a note saying why."
     path = Path(model) if model is not None else default_model_path()
     if not path.is_file():
         return None, f'⚠️ `{model}` does not exist.' if model is not None else f"⚠️ colorgan's default model is missing ({path})."
-    try: return load_generator(path, device=device), None
+    try: generator = load_generator(path, device=device)
     except Exception as e: return None, f'⚠️ `{path}` could not be loaded as a colorgan generator: {first_line(e)}'
+    return generator, None if model is not None else f"colorgan's default model, `{path.name}`: see the results chapter for how it was trained."
 
 def app_command(a, # the arguments, as `app_parser` parsed them
                ) -> int:

@@ -54,6 +54,19 @@ def test_colorize_succeeds_quietly(photos, model, tmp_path):
     assert r.stdout.strip().splitlines()[-1] == 'colorgan-colorize: 2 written, 0 skipped (already there), 0 failed'
     assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['a.jpg', 'b.png']
 
+def test_colorize_with_the_default_model(tmp_path):
+    "Right after install, with no --model: the shipped model colours a black-and-white photo, at the photo's size."
+    import skimage
+    from colorgan.metrics import colorfulness
+    Image.fromarray(skimage.data.coffee()).convert('L').resize((300, 200)).save(tmp_path/'old.jpg')
+    r = run('colorgan-colorize', tmp_path/'old.jpg', '--out', tmp_path/'out', '--device', 'cpu')
+    assert (r.returncode, r.stderr) == (0, ''), r
+    colour = Image.open(tmp_path/'out'/'old.jpg')
+    assert (colour.size, colour.mode) == ((300, 200), 'RGB')
+    cf = colorfulness(np.asarray(colour))
+    print(f'colourfulness of the default model on coffee: {cf:.1f}')
+    assert cf > 10, cf  # 0 is gray; an untrained generator gives about 1
+
 def test_colorize_cannot_start(photos, tmp_path):
     r = run('colorgan-colorize', photos, '--model', tmp_path/'missing.safetensors', '--out', tmp_path/'out')
     assert r.returncode == 2 and r.stderr == f'colorgan-colorize: error: model file not found: {tmp_path}/missing.safetensors\n'
@@ -151,6 +164,13 @@ def _upload(url:str, size:int) -> int:
     try:
         with urllib.request.urlopen(req, timeout=60) as r: return r.status
     except urllib.error.HTTPError as e: return e.code
+
+def test_app_uses_the_default_model(tmp_path):
+    "With no --model the app serves the shipped model, and its page names it."
+    with _app('--device', 'cpu', log=tmp_path/'app') as (url, proc):
+        with urllib.request.urlopen(url + 'config', timeout=10) as r: config = r.read().decode()
+    assert 'colorgan-default.safetensors' in config and 'missing' not in config
+    assert (tmp_path/'app.err').read_text() == ''
 
 def test_app_starts_quietly_and_limits_uploads(model, tmp_path):
     with _app('--model', model, '--render-size', 64, '--device', 'cpu', '--max-upload-mb', 1, log=tmp_path/'app') as (url, proc):
