@@ -29,7 +29,7 @@ def letterbox(L:torch.Tensor,   # (1,C,H,W) image of any size, e.g. scaled L
     top, left = (render_size - h) // 2, (render_size - w) // 2
     return F.pad(small, (left, render_size - w - left, top, render_size - h - top), mode='replicate'), (top, left, h, w)
 
-# %% ../nbs/10_inference.ipynb #56fd0a71
+# %% ../nbs/10_inference.ipynb #ebae829a
 DEFAULT_RENDER_SIZE = 256
 
 def model_render_size(generator, # a generator from `load_generator`, an engine made from one, or any callable
