@@ -5,7 +5,7 @@ Chromium with Playwright: upload a photo, press Colorize, and check that the res
 back has the photo's size. A screenshot is saved to $COLORGAN_TEST_ARTIFACTS (default:
 <tmp>/colorgan-test-artifacts/app.png) and its path printed (`pytest -s` shows it).
 """
-import contextlib, io, os, socket, subprocess, sys, tempfile, time, urllib.request
+import contextlib, io, os, socket, subprocess, tempfile, time, urllib.request
 from pathlib import Path
 
 import pytest

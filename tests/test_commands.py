@@ -1,6 +1,6 @@
 """The five commands, each run for real in a subprocess: exit code 0 and nothing on stderr when they succeed, exit code 2 and
 one `colorgan-x: error: ...` line for a usage error, `--version`, and a `--help` that prints without importing the library."""
-import contextlib, json, re, socket, subprocess, time, urllib.error, urllib.request
+import contextlib, re, socket, subprocess, time, urllib.error, urllib.request
 from pathlib import Path
 
 import numpy as np, pytest
