@@ -1,8 +1,9 @@
 """The docs site, rendered offline by tools/render_docs.py (nbdev's processors, then nbconvert), opened in Chromium.
 
-Two chapters are rendered and each page must show at least one figure from the notebook's saved outputs: a PNG that
-the browser decoded to a real size. A page with no saved outputs, or a notebook that the docs processors cannot run,
-fails here as it would fail the site's build.
+Two chapters and the index are rendered. Each chapter must show at least one figure from the notebook's saved outputs,
+a PNG that the browser decoded to a real size, and every local image a page links to (the index's figures in
+nbs/images/) must load. A page with no saved outputs, a broken figure link, or a notebook that the docs processors cannot
+run fails here as it would fail the site's build.
 """
 import os, subprocess, sys
 from pathlib import Path
@@ -13,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get('COLORGAN_CHROMIUM', '/usr/bin/chromium'))
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                  '--disable-background-networking', '--disable-component-update', '--disable-sync']
-PAGES = {'00_color.ipynb': 'color.html', '05_data.ipynb': 'data.html'}
+PAGES = {'00_color.ipynb': 'color.html', '05_data.ipynb': 'data.html', 'index.ipynb': 'index.html'}
+LINKED_FIGURES = {'index.html': 2}  # the architecture and the results
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f'Chromium not found at {CHROMIUM} '
                                 '(install it with `apt-get install chromium`, or set COLORGAN_CHROMIUM)')
@@ -30,6 +32,10 @@ def test_rendered_pages_show_figures(tmp_path):
                 page.goto((tmp_path/page_name).as_uri())
                 title = page.locator('h1').first.inner_text()
                 sizes = page.eval_on_selector_all('.output_png img', 'imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])')
-                assert title and sizes and all(w > 100 and h > 50 for w, h in sizes), (page_name, title, sizes)
+                linked = page.eval_on_selector_all('.text_cell_render img:not([src^="http"])', 'imgs => imgs.map(i => [i.src, i.naturalWidth])')
+                assert title and all(w > 0 for _, w in linked), (page_name, title, linked)
+                n_linked = LINKED_FIGURES.get(page_name)
+                if n_linked: assert len(linked) == n_linked, (page_name, linked)
+                else: assert sizes and all(w > 100 and h > 50 for w, h in sizes), (page_name, title, sizes)
                 page.close()
         finally: browser.close()

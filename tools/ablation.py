@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Evaluate training runs side by side on held-out photos: the table and the figure of the results chapter.
 
-    python tools/ablation.py RUNS HELDOUT [--out results] [--render-size PX] [--figure images/results.png] [--show 6]
+    python tools/ablation.py RUNS HELDOUT [--out results] [--render-size PX] [--figure nbs/images/ablation.png] [--show 6]
 
 RUNS is a folder of `colorgan-train` output folders (each with its generator.safetensors), and of their logs,
 RUNS/<run>.log, which `/usr/bin/time -v colorgan-train ... >> RUNS/<run>.log 2>&1` wrote, so that the table can say

@@ -5,13 +5,14 @@ The real site is built by nbdev's GitHub action with Quarto, which cannot be ins
 of that pipeline that can fail because of the notebooks themselves: `nbdev-proc-nbs` runs nbdev's processors on every
 notebook (they execute every cell that exports or imports something, to render the API docs), and a notebook whose
 cells cannot run that way stops the build. Each processed notebook is then written as one HTML page, its saved outputs
-(figures, tables, printed values) included, so that the pages can be opened and checked in a browser.
+(figures, tables, printed values) included, so that the pages can be opened and checked in a browser; the figures that
+the notebooks' markdown links to, in nbs/images/, are copied next to the pages.
 
     python tools/render_docs.py [--out _site] [NOTEBOOK ...]   # default: every notebook in nbs/
 
 Exit status 0 when every notebook processed and rendered, 1 when one did not (the error names it), 2 on a usage error.
 """
-import argparse, json, re, subprocess, sys, tempfile
+import argparse, json, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         process(notebooks, Path(tmp))
         for nb in notebooks: print(render(Path(tmp)/nb, out))
+    shutil.copytree(ROOT/'nbs'/'images', out/'images', dirs_exist_ok=True)  # the figures the pages link to, as Quarto copies them
     return 0
 
 if __name__ == '__main__': sys.exit(main())
