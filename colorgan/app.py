@@ -14,7 +14,7 @@ from pathlib import Path
 import torch, gradio as gr
 from gradio.utils import get_upload_folder
 from PIL import Image
-from .cli import CommandError, check_render_size, default_model_path, first_line, run_command, usable_device
+from .cli import CommandError, check_render_size, first_line, model_path, run_command, usable_device
 from .images import find_images, read_image, to_rgb, ImageReadError
 from .sources import sample_photos
 from .inference import colorize, model_render_size
@@ -145,9 +145,8 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
 # %% ../nbs/14_app.ipynb #f2db7d08
 def _load_for_app(model, device) -> tuple:
     "(generator, note): the generator (`--model`, else the default model, which the note names), or None and a note saying why."
-    path = Path(model) if model is not None else default_model_path()
-    if not path.is_file():
-        return None, f'⚠️ `{model}` does not exist.' if model is not None else f"⚠️ colorgan's default model is missing ({path})."
+    try: path = model_path(model)  # the commands' own check: a missing file, or no default model installed
+    except CommandError as e: return None, f'⚠️ {e}'
     try: generator = load_generator(path, device=device)
     except Exception as e: return None, f'⚠️ `{path}` could not be loaded as a colorgan generator: {first_line(e)}'
     return generator, None if model is not None else f"colorgan's default model, `{path.name}`: see the results chapter for how it was trained."

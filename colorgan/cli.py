@@ -7,9 +7,10 @@ Docs: https://colorgan.github.io/colorgan/cli.html.md"""
 # %% auto #0
 __all__ = ['DONE', 'FAILED', 'USAGE', 'EXIT_CODES', 'OPTIONS', 'COMMANDS', 'CommandError', 'error', 'first_line', 'positive_int',
            'count', 'positive_float', 'fraction', 'share', 'quality', 'check_render_size', 'multiple_of_32',
-           'command_parser', 'add_options', 'add_renamed', 'default_model_path', 'model_path', 'usable_device',
-           'data_folder', 'command_warnings', 'advice', 'run_command', 'train_parser', 'colorize_parser', 'eval_parser',
-           'app_parser', 'bench_parser', 'train_main', 'colorize_main', 'eval_main', 'app_main', 'bench_main']
+           'command_parser', 'add_options', 'add_renamed', 'default_model_path', 'default_model_missing', 'model_path',
+           'usable_device', 'data_folder', 'command_warnings', 'advice', 'run_command', 'train_parser',
+           'colorize_parser', 'eval_parser', 'app_parser', 'bench_parser', 'train_main', 'colorize_main', 'eval_main',
+           'app_main', 'bench_main']
 
 # %% ../nbs/01b_cli.ipynb #88ffc55b
 import argparse, contextlib, contextvars, hashlib, importlib, importlib.resources, math, os, shutil, sys, tempfile, warnings
@@ -173,14 +174,19 @@ def default_model_path() -> Path: # the model file inside the installed package
     "Where colorgan's default model lives: a generator trained on freely licensed photos, shipped with the package (see its model card)."
     return Path(str(importlib.resources.files('colorgan')))/'weights'/'colorgan-default.safetensors'
 
+def default_model_missing(path:Path, # where the default model should be
+                         ) -> str:     # what is wrong, and what to do, for the reader at hand (see `advice`)
+    "What the commands, the app and `load_generator` say when colorgan's default model is not installed."
+    return (f"colorgan's default model is missing from this installation ({path}); reinstall colorgan, or " +
+            advice('pass the path of a generator.safetensors that colorgan-train wrote',
+                   'give --model a generator.safetensors that colorgan-train wrote'))
+
 def model_path(value, # what --model says, or None when it was not given
               ) -> Path: # the model file
     "The model file that `--model` names, or the default model; a `CommandError` saying why there is none."
     path = Path(value).expanduser() if value is not None else default_model_path()
     if path.is_file(): return path
-    if value is None: raise CommandError(f"colorgan's default model is missing from this installation ({path}); reinstall "
-                                         'colorgan, or give --model a generator.safetensors that colorgan-train wrote')
-    raise CommandError(f'model file not found: {path}')
+    raise CommandError(default_model_missing(path) if value is None else f'model file not found: {path}')
 
 def usable_device(spec, # what --device says: 'cpu', 'cuda:1', ..., or None for the best there is
                  ):      # a `torch.device` that works here

@@ -21,7 +21,7 @@ from fastai.torch_core import apply_init
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from .images import write_atomically
-from .cli import advice, default_model_path, first_line
+from .cli import advice, default_model_missing, default_model_path, first_line
 from . import __version__
 
 # %% ../nbs/06_model.ipynb #10d128f1
@@ -274,11 +274,7 @@ def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped b
 # %% ../nbs/06_model.ipynb #6b876f7f
 def _read_config(path:Path) -> tuple: # (config dict, facts dict)
     "The colorgan config and facts in the metadata of the safetensors file at `path`."
-    if not path.is_file():
-        if path == default_model_path():
-            raise FileNotFoundError(f"colorgan's default model is missing from this installation ({path}); "
-                                    "reinstall colorgan, or pass the path of a generator.safetensors that colorgan-train wrote")
-        raise FileNotFoundError(f"No generator file at {path}")
+    if not path.is_file(): raise FileNotFoundError(f"No generator file at {path}")
     try:
         with safe_open(path, framework='pt') as f: metadata = f.metadata() or {}
     except SafetensorError as e:
@@ -299,7 +295,10 @@ def load_generator(path:str|os.PathLike|None=None, # a file written by `save_gen
                    device:str|torch.device='cpu', # where to put the generator
                   ) -> UnetGenerator: # in eval mode, with `.facts` holding the saved facts
     "Load a generator saved by `save_generator` (by default the one colorgan ships): rebuild it from its config, check and load its weights strictly, eval mode."
-    path = Path(path) if path is not None else default_model_path()
+    if path is None:
+        path = default_model_path()
+        if not path.is_file(): raise FileNotFoundError(default_model_missing(path))
+    path = Path(path)
     config, facts = _read_config(path)
     try: generator = UnetGenerator(config.get('chroma_scale', 1))
     except ValueError as e: raise ValueError(f'{path}: {e}') from None

@@ -93,7 +93,7 @@ def test_starts_without_a_model(workdir):
     with _serve(workdir/'missing.safetensors', workdir/'no-model.log') as url:
         with urllib.request.urlopen(url + 'config', timeout=10) as r:
             config = r.read().decode()
-        assert 'missing.safetensors' in config and 'does not exist' in config
+        assert 'model file not found' in config and 'missing.safetensors' in config
         assert 'colorgan-train --data sample' in config and 'colorgan-app --model path/to/generator.safetensors' in config
 
 
