@@ -71,8 +71,10 @@ class TutorialSteps:
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas)
         self.opt_pre = torch.optim.Adam(self.G.parameters(), lr=pretrain_lr)
         self.bce, self.l1 = nn.BCEWithLogitsLoss(), nn.L1Loss()
+        device = next(discriminator.parameters()).device  # the tutorial's GANLoss keeps its labels as buffers on the device
+        self.labels = {real: torch.tensor(float(real), device=device) for real in (False, True)}
 
-    def _gan_loss(self, preds, real): return self.bce(preds, torch.tensor(float(real), device=preds.device).expand_as(preds))
+    def _gan_loss(self, preds, real): return self.bce(preds, self.labels[real].expand_as(preds))
 
     def pretrain_step(self, L, ab):
         "One L1 step of the generator alone."

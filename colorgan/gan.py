@@ -22,6 +22,7 @@ from fastai.torch_core import num_distrib, rank_distrib
 from .model import PatchDiscriminator, unwrap_model
 from .data import show_colorizations
 from .images import write_atomically
+from .hints import SimulateHints
 from .pretrain import (check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, DynamicValidationBatch,
                                StopOnNonFiniteLoss)
 
@@ -83,7 +84,8 @@ class ConditionalGANTrainer(Callback):
 
     def _judge(self, ab):
         "D's patch logits for the current batch's L with colours `ab` (augmented, with `augment`)."
-        pair = torch.cat([self.xb[0], ab.to(self.xb[0].dtype)], 1)
+        L = self.xb[0][:, :1]  # without the hints a hint-taking generator sees (`SimulateHints`)
+        pair = torch.cat([L, ab.to(L.dtype)], 1)
         return self.discriminator(diff_augment(pair) if self.augment else pair)
 
     def after_pred(self):
@@ -135,7 +137,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     metrics = [ValueMetric(partial(trainer.epoch_mean, name), name) for name in GAN_LOSS_NAMES]
     learn = Learner(dls, generator.to(dls.device), loss_func=loss_func or nn.L1Loss(), lr=lr, wd=0., metrics=metrics,
                     opt_func=partial(fused_adam, betas=betas),
-                    cbs=[trainer, StopOnNonFiniteLoss()] + ([DynamicValidationBatch()] if compile else []), **kwargs)
+                    cbs=[trainer, StopOnNonFiniteLoss(), SimulateHints()] + ([DynamicValidationBatch()] if compile else []), **kwargs)
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 

@@ -22,6 +22,7 @@ from fastprogress.fastprogress import progress_bar
 from .color import AB_SCALE
 from .devices import fast_precision
 from .model import build_generator, evaluating
+from .hints import SimulateHints
 from .data import show_colorizations
 
 # %% ../nbs/07_pretrain.ipynb #9c69bf26
@@ -146,7 +147,7 @@ def pretrain_learner(dls,                  # DataLoaders of (L, ab) batches, fro
     generator = (generator if generator is not None else build_generator(pretrained)).to(dls.device)
     if compile: compile_model(generator, **(compile if isinstance(compile, dict) else {}))
     learn = Learner(dls, generator, loss_func=loss_func or nn.L1Loss(), opt_func=fused_adam, wd=wd, **kwargs)
-    learn.add_cbs([StopOnNonFiniteLoss()] + ([DynamicValidationBatch()] if compile else []))
+    learn.add_cbs([StopOnNonFiniteLoss(), SimulateHints()] + ([DynamicValidationBatch()] if compile else []))
     return use_fast_precision(learn)
 
 # %% ../nbs/07_pretrain.ipynb #7ce6042e
