@@ -25,8 +25,8 @@ def export_onnx(generator:nn.Module, # a generator, e.g. from `load_generator`
                ) -> Path:            # the path written
     "Export `generator` to ONNX with dynamic batch, height and width (multiples of 32)."
     from torch.export import Dim
-    device = module_device(generator, None)
-    x = torch.zeros(1, 1, 64, 64, device=device)
+    generator = copy.deepcopy(unwrap_model(generator)).float().cpu()  # an fp32 graph, whatever device and autocast the model saw
+    x = torch.zeros(1, generator.in_channels, 64, 64)
     names = dict(input_names=['L'], output_names=['ab'])
     def export(tmp):
         try:
@@ -56,11 +56,13 @@ class OnnxColorizer:
         opts.add_session_config_entry('session.intra_op.allow_spinning', '0')  # idle threads sleep: faster on a busy machine
         self.path, self.session = Path(path), ort.InferenceSession(str(path), opts, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
+        self.in_channels = self.session.get_inputs()[0].shape[1]  # 1: L; 4: L and hints
 
-    def __call__(self, L:torch.Tensor, # (N,1,H,W) scaled L, H and W multiples of 32
+    def __call__(self, L:torch.Tensor, # (N,1,H,W) scaled L, or (N,4,H,W) L and hints; H and W multiples of 32
                 ) -> torch.Tensor:     # (N,2,H,W) scaled ab, on L's device
         "Predict scaled ab for scaled L, like the generator's forward."
-        ab = self.session.run(None, {self.input_name: np.ascontiguousarray(L.detach().float().cpu().numpy())})[0]
+        x = torch.nn.functional.pad(L.detach().float().cpu(), (0, 0, 0, 0, 0, self.in_channels - L.shape[1]))  # no hints: zeros
+        ab = self.session.run(None, {self.input_name: np.ascontiguousarray(x.numpy())})[0]
         return torch.from_numpy(ab).to(L.device)
 
     def __repr__(self): return f'OnnxColorizer({str(self.path)!r}, providers={self.session.get_providers()})'
@@ -81,6 +83,8 @@ class TorchColorizer(nn.Module):
 
     @property
     def bf16(self) -> bool: return self.dtype == torch.bfloat16
+    @property
+    def in_channels(self) -> int: return self.generator.in_channels  # 1: L; 4: L and hints
 
     def train(self, mode:bool=True): return super().train(False)  # inference only: batch norm always uses its running statistics
 

@@ -154,7 +154,7 @@ def colorize_files(paths:list,           # image files and/or folders (searched 
         except Exception:  # find the photo that failed, and colorize the others
             outs = []
             for img, (src, _) in zip(sources, targets):
-                try: outs.append(colorize(img, generator, render_size, device))
+                try: outs.append(colorize(img, generator, render_size=render_size, device=device))
                 except Exception as e: outs.append(None); summary.failed.append((src, f'colorizing failed: {e}'))
         for out, source, (src, dst) in zip(outs, sources, targets):
             if out is None: continue

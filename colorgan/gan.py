@@ -23,8 +23,8 @@ from .model import PatchDiscriminator, unwrap_model
 from .data import show_colorizations
 from .images import write_atomically
 from .hints import SimulateHints
-from .pretrain import (check_finite, compile_model, fused_adam, predict_ab, use_fast_precision, DynamicValidationBatch,
-                               StopOnNonFiniteLoss)
+from .pretrain import (check_finite, compile_model, fused_adam, match_param_layout, predict_ab, use_fast_precision,
+                               DynamicValidationBatch, MatchOptimizerLayout, StopOnNonFiniteLoss)
 
 # %% ../nbs/08_gan.ipynb #bde858f6
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
@@ -75,6 +75,7 @@ class ConditionalGANTrainer(Callback):
             self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr, betas=self.betas, fused=True)
         if self.d_opt_state is not None:  # loading moves the state to where D's weights are now: the fused step finds it there
             self.d_opt.load_state_dict(self.d_opt_state)
+            match_param_layout(self.d_opt)  # D is channels-last on a GPU only: a checkpoint from elsewhere has other strides
             self.d_opt_state = None
         # D's own loss scaler when G's is fp16: each net's gradients overflow at their own scale
         amp = next((cb for cb in self.learn.cbs if isinstance(cb, MixedPrecision)), None)
@@ -137,7 +138,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     metrics = [ValueMetric(partial(trainer.epoch_mean, name), name) for name in GAN_LOSS_NAMES]
     learn = Learner(dls, generator.to(dls.device), loss_func=loss_func or nn.L1Loss(), lr=lr, wd=0., metrics=metrics,
                     opt_func=partial(fused_adam, betas=betas),
-                    cbs=[trainer, StopOnNonFiniteLoss(), SimulateHints()] + ([DynamicValidationBatch()] if compile else []), **kwargs)
+                    cbs=[trainer, StopOnNonFiniteLoss(), SimulateHints(), MatchOptimizerLayout()] + ([DynamicValidationBatch()] if compile else []), **kwargs)
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 

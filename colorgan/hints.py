@@ -73,7 +73,7 @@ class SimulateHints(Callback):
     order = 1  # before MixedPrecision and ChannelsLast touch the batch
     def __init__(self, **kwargs): self.kwargs = kwargs  # passed on to `sample_hints`
     def before_batch(self):
-        if self.training and unwrap_model(self.model).in_channels > 1:
+        if self.training and getattr(unwrap_model(self.model), 'in_channels', 1) > 1:  # any other network sees L alone
             self.learn.xb = (torch.cat([self.xb[0], sample_hints(self.yb[0], **self.kwargs)], 1),)
 
 # %% ../nbs/06b_hints.ipynb #1e133508

@@ -6,8 +6,9 @@ Docs: https://colorgan.github.io/colorgan/pretrain.html.md"""
 
 # %% auto #0
 __all__ = ['AB_BIN', 'AB_BINS', 'DeviceMixedPrecision', 'use_fast_precision', 'compile_model', 'DynamicValidationBatch',
-           'fused_adam', 'NonFiniteLossError', 'StopOnNonFiniteLoss', 'check_finite', 'ResumeAt', 'pretrain_learner',
-           'predict_ab', 'show_results', 'ab_bin_index', 'ab_histogram', 'rebalancing_weights', 'RebalancedL1']
+           'fused_adam', 'match_param_layout', 'MatchOptimizerLayout', 'NonFiniteLossError', 'StopOnNonFiniteLoss',
+           'check_finite', 'ResumeAt', 'pretrain_learner', 'predict_ab', 'show_results', 'ab_bin_index', 'ab_histogram',
+           'rebalancing_weights', 'RebalancedL1']
 
 # %% ../nbs/07_pretrain.ipynb #a017d1ee
 import warnings, torch
@@ -78,6 +79,24 @@ def fused_adam(params,   # the parameters (or parameter groups) to optimize
     "PyTorch's fused Adam, wrapped for fastai so that one-cycle and other schedules drive it."
     return OptimWrapper(params, torch.optim.Adam, fused=True, **kwargs)
 
+# %% ../nbs/07_pretrain.ipynb #a7757c1d
+def match_param_layout(opt, # a PyTorch optimizer, or fastai's `OptimWrapper` around one
+                      ):
+    "Give each optimizer state tensor shaped like its parameter that parameter's device and memory layout (strides)."
+    opt = getattr(opt, 'opt', opt)
+    for group in opt.param_groups:
+        for p in group['params']:
+            state = opt.state.get(p, {})
+            for k, v in state.items():
+                if torch.is_tensor(v) and v.shape == p.shape and (v.stride() != p.stride() or v.device != p.device):
+                    state[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
+
+class MatchOptimizerLayout(Callback):
+    "At the start of a fit, lay the optimizer's state out like the parameters (a resumed checkpoint from another device or layout)."
+    order = 0  # after `ChannelsLast` (-1) sets the parameters' memory format
+    def before_fit(self):
+        if self.opt is not None: match_param_layout(self.opt)
+
 # %% ../nbs/07_pretrain.ipynb #7f76de6e
 class NonFiniteLossError(RuntimeError):
     "A training loss became NaN or infinite; the run stops and keeps its last good checkpoint."
@@ -147,7 +166,7 @@ def pretrain_learner(dls,                  # DataLoaders of (L, ab) batches, fro
     generator = (generator if generator is not None else build_generator(pretrained)).to(dls.device)
     if compile: compile_model(generator, **(compile if isinstance(compile, dict) else {}))
     learn = Learner(dls, generator, loss_func=loss_func or nn.L1Loss(), opt_func=fused_adam, wd=wd, **kwargs)
-    learn.add_cbs([StopOnNonFiniteLoss(), SimulateHints()] + ([DynamicValidationBatch()] if compile else []))
+    learn.add_cbs([StopOnNonFiniteLoss(), SimulateHints(), MatchOptimizerLayout()] + ([DynamicValidationBatch()] if compile else []))
     return use_fast_precision(learn)
 
 # %% ../nbs/07_pretrain.ipynb #7ce6042e

@@ -2,9 +2,10 @@
 
     python tools/gpu_train.py PHOTOS OUT [--seconds 360] [--size 256] [--bs 64] [--repeat 8] [--device cuda]
 
-PHOTOS holds train/ and valid/ (the corpus of `tools/build_corpus.py`, shrunk by `tools/gpu_prepare.sh`). The recipe is
-colorgan's two stages on the colour of `colorgan-train --with-hints --chroma-scale 4`: L1 pretraining with one-cycle for
-about 60% of the time left after a timing epoch, then GAN + 100 L1 until the budget is spent. Each epoch shows every
+PHOTOS holds train/ and valid/ (e.g. the corpus of `tools/build_corpus.py`, shrunk to a 288 px shorter side so that it
+travels to a GPU machine). The recipe: a hint-taking generator (`build_generator(None, chroma_scale=4, hints=True)`) trained
+with simulated hints (`SimulateHints`) in colorgan's two stages: L1 pretraining with one-cycle for about 60% of the time
+left after a timing epoch, then GAN + 100 L1 with DiffAugment until the budget is spent. Each epoch shows every
 training photo `--repeat` times (random crops and flips), so that a fast GPU spends its time on steps, not on starting
 DataLoader workers. OUT gets losses.csv, and generator.safetensors in parts of at most 15 MiB (generator.part0, ...):
 `cat generator.part* > generator.safetensors` joins them. A CPU dry run: --device cpu --size 64 --bs 4 --seconds 60.
