@@ -17,7 +17,7 @@ from torch import nn
 from PIL import Image
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader as FastaiDataLoader
-from .cli import data_folder, run_command, usable_device
+from .cli import CommandError, data_folder, first_line, run_command, usable_device
 from .images import find_images
 from .data import get_dls, split_files
 from .sources import resolve_data
@@ -318,8 +318,9 @@ def bench_command(a, # the arguments, as `bench_parser` parsed them
     opts = {**(TINY if a.tiny else {}), **{k: v for k, v in vars(a).items() if k in sizes and v is not None}}
     device = usable_device(a.device)
     data_folder(a.data)  # a missing folder, or Kaggle without credentials: one line now, rather than a traceback later
-    df = run_bench(a.data, device=device, compile=a.compile, decode_on_device=a.decode_on_device,
-                   log=lambda m: print(f'measuring: {m}', flush=True), **opts)
+    try: df = run_bench(a.data, device=device, compile=a.compile, decode_on_device=a.decode_on_device,
+                        log=lambda m: print(f'measuring: {m}', flush=True), **opts)
+    except ValueError as e: raise CommandError(first_line(e)) from None  # e.g. none of the photos can be read
     print(format_bench(df))
 
 def bench_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]

@@ -13,7 +13,7 @@ import contextlib, copy, hashlib, importlib.util, json, os, warnings
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from . import __version__
-from .images import write_atomically
+from .images import file_sha256, write_atomically
 from .sources import data_home
 from .model import evaluating, unwrap_model
 from .devices import fast_precision, module_device, usable_cpus
@@ -134,13 +134,17 @@ def cached_onnx(generator:nn.Module, # the generator to export
                 keep:int=4,          # how many exported models the cache keeps, the most recently used
                 opset:int=18,        # ONNX opset for the exporter
                ) -> Path:            # the .onnx file for these weights
-    "The ONNX export of `generator`, from the cache when these weights were exported before."
+    "The ONNX export of `generator`, from the cache when these weights were exported before and the file is still whole."
     generator = unwrap_model(generator)
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else data_home()/'onnx'
     path = cache_dir/f'generator-{_weights_key(generator, opset)}.onnx'
-    if path.is_file(): os.utime(path); return path  # now the most recently used
+    checksum = path.with_suffix('.sha256')  # written after the export: a damaged or half-copied file is exported again
+    with contextlib.suppress(OSError):
+        if checksum.read_text().strip() == file_sha256(path): os.utime(path); return path  # now the most recently used
     export_onnx(generator, path, opset)
-    for old in sorted(cache_dir.glob('generator-*.onnx'), key=_mtime)[:-keep]: old.unlink(missing_ok=True)
+    write_atomically(checksum, lambda tmp: tmp.write_text(file_sha256(path)))
+    for old in sorted(cache_dir.glob('generator-*.onnx'), key=_mtime)[:-keep]:
+        for f in (old, old.with_suffix('.sha256')): f.unlink(missing_ok=True)
     return path
 
 # %% ../nbs/11_engines.ipynb #14bd09a0

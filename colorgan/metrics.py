@@ -16,7 +16,7 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from .color import rgb_to_lab, lab_to_rgb
 from .cli import FAILED, CommandError, check_render_size, data_folder, first_line, model_path, run_command, usable_device
-from .images import find_images, open_image, write_atomically, ImageReadError
+from .images import check_writable, find_images, open_image, write_atomically, ImageReadError
 from .inference import colorize_images, model_render_size
 from .model import load_generator
 
@@ -199,19 +199,22 @@ def eval_command(a, # the arguments, as `eval_parser` parsed them
     model, device, folder, out = model_path(a.model), usable_device(a.device), data_folder(a.data), Path(a.out)
     try: generator = load_generator(model, device=device)
     except Exception as e: raise CommandError(f'cannot load the model {model}: {first_line(e)}') from None
-    try: out.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise CommandError(f'cannot write to {out}: {e.strerror or e}') from None
+    try: check_writable(out)  # before the work, not after it
+    except OSError as e: raise CommandError(first_line(e)) from None
     try: df = evaluate(generator, folder, render_size=a.render_size, device=device, bs=a.bs)
     except ValueError as e: raise CommandError(first_line(e), FAILED) from None  # no photo could be scored
     table = markdown_table(df)
     summary = f"{df.attrs['n_images']} photos from {folder}, render size {df.attrs['render_size']}, model {model}"
-    written = [write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp)),
-               write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))]
-    if a.show:
-        fig = comparison_figure(generator, folder, n=a.show, render_size=a.render_size, device=device)
-        written.append(write_atomically(out/'comparison.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png')))
-        plt.close(fig)
-    print(f"{summary}\n\n{table}\n\n{FID_NOTE}\nwrote {', '.join(map(str, written))}")
+    print(f"{summary}\n\n{table}\n\n{FID_NOTE}")  # before writing: a full disk loses no numbers
+    try:
+        written = [write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp)),
+                   write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))]
+        if a.show:
+            fig = comparison_figure(generator, folder, n=a.show, render_size=a.render_size, device=device)
+            written.append(write_atomically(out/'comparison.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png')))
+            plt.close(fig)
+    except OSError as e: raise CommandError(first_line(e), FAILED) from None  # a `WriteError` naming the file
+    print(f"wrote {', '.join(map(str, written))}")
     return FAILED if df.attrs['failed'] else 0
 
 def eval_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]

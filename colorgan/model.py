@@ -21,7 +21,7 @@ from fastai.torch_core import apply_init
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from .images import write_atomically
-from .cli import advice, default_model_missing, default_model_path, first_line
+from .cli import advice, check_render_size, default_model_missing, default_model_path, first_line
 from . import __version__
 
 # %% ../nbs/06_model.ipynb #10d128f1
@@ -296,6 +296,9 @@ def _read_config(path:Path) -> tuple: # (config dict, facts dict)
     if config.get('arch') != UnetGenerator.arch:
         raise ValueError(f"{path}: unknown generator architecture {config.get('arch')!r}, "
                          f"this colorgan ({__version__}) knows {UnetGenerator.arch!r}.")
+    if 'size' in metadata:  # the default render size: 32768 would take gigabytes per photo
+        try: check_render_size(int(metadata['size']), name='training size')
+        except ValueError as e: raise ValueError(f"{path}: its metadata is not believable: {e}") from None
     return config, metadata
 
 # %% ../nbs/06_model.ipynb #d74eba83

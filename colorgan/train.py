@@ -22,7 +22,7 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 import colorgan
 from .cli import FAILED, CommandError, advice, check_render_size, first_line, run_command, usable_device
 from .sources import resolve_data
-from .images import find_images, remove_stale_temps, write_atomically
+from .images import check_writable, find_images, remove_stale_temps, write_atomically
 from .data import get_dls
 from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, save_generator, unwrap_model
 from .pretrain import NonFiniteLossError, RebalancedL1, ResumeAt, ab_histogram, pretrain_learner, rebalancing_weights
@@ -213,7 +213,10 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
     folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale, valid_pct)
     out, bars = Path(out), sys.stdout.isatty() if progress is None else progress
     if not rank_distrib():
-        for d in (out, out/'samples'): remove_stale_temps(d)  # a run killed mid-write left them; they can be hundreds of MB
+        for d in (out, out/'samples'):
+            try: check_writable(d)  # before an epoch of work, not after it
+            except OSError as e: raise TrainingError(first_line(e)) from None
+            remove_stale_temps(d)  # a run killed mid-write left them; they can be hundreds of MB
     run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
                pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance, limit=limit,
                d_augment=d_augment, min_crop=min_crop)
@@ -279,6 +282,7 @@ def train_command(a, # the arguments, as `train_parser` parsed them
                       limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop)
     except TrainingError as e: raise CommandError(str(e)) from None
     except NonFiniteLossError as e: raise CommandError(str(e).strip().splitlines()[-1].strip(), FAILED) from None  # without fastai's preamble
+    except OSError as e: raise CommandError(first_line(e), FAILED) from None  # e.g. a full disk: a `WriteError` naming the file
     if not rank_distrib(): print(f"Saved {path}")
 
 def train_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]

@@ -31,7 +31,7 @@ def first_run(model, album, tmp_path_factory):
 def test_good_written_bad_reported(first_run):
     r, out = first_run
     assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    written = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file() and p.name != '.colorgan-outputs.json')
     assert written == ['1950s/wedding.png', 'street.jpg']  # each in its input's format
     with Image.open(out/'street.jpg') as im: assert (im.format, im.mode, im.size) == ('JPEG', 'RGB', (80, 48))
     with Image.open(out/'1950s'/'wedding.png') as im: assert (im.format, im.mode, im.size) == ('PNG', 'RGB', (40, 70))
@@ -51,7 +51,7 @@ def test_second_run_does_not_overwrite(first_run, model, album):
     r = colorize(album/'street.jpg', '--model', model, '--out', out, '--render-size', 64, '--overwrite')
     assert r.returncode == 0, r.stderr
     assert (out/'street.jpg').stat().st_mtime_ns != before[out/'street.jpg'][0]
-    assert not list(out.rglob('.*'))  # no temporary files
+    assert not list(out.rglob('.*.tmp'))  # no temporary files
 
 def test_missing_model_is_one_clear_line(album, tmp_path):
     r = colorize(album, '--model', tmp_path/'no-such-model.safetensors', '--out', tmp_path/'out')
@@ -92,7 +92,7 @@ def test_inputs_are_never_replaced(model, album, tmp_path):
     r = colorize(folder, '--model', model, '--out', folder, '--overwrite', '--format', 'png', '--render-size', 64)
     assert r.returncode == 1 and 'would replace an input photo' in r.stderr, r
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name in before} == before
-    assert sorted(p.name for p in folder.iterdir()) == ['photo.jpg', 'photo.jpg.png', 'photo.png']
+    assert sorted(p.name for p in folder.iterdir()) == ['.colorgan-outputs.json', 'photo.jpg', 'photo.jpg.png', 'photo.png']
 
 def test_same_names_from_two_folders_fail_loudly(model, album, tmp_path):
     for d in ('e1', 'e2'): (tmp_path/d).mkdir(); Image.open(album/'street.jpg').save(tmp_path/d/'x.png')

@@ -38,7 +38,7 @@ def test_version_and_help(name):
 @pytest.mark.parametrize('name, args, message', [
     ('colorgan-train', ['--bs', '0'], 'colorgan-train: error: argument --bs: must be at least 1, got 0'),
     ('colorgan-colorize', ['in', '--out', 'o', '--model', 'm', '--render-size', '100'],
-     'colorgan-colorize: error: argument --render-size: the render size must be a multiple of 32 (32, 64, ..., 256, ...), got 100'),
+     'colorgan-colorize: error: argument --render-size: the render size must be a multiple of 32 (32, 64, ..., 1024), got 100'),
     ('colorgan-eval', ['photos', '--model', 'm', '--show', '-1'], 'colorgan-eval: error: argument --show: cannot be negative, got -1'),
     ('colorgan-app', ['--port', '0'], 'colorgan-app: error: argument --port: must be at least 1, got 0'),
     ('colorgan-bench', ['--tiny', '--repeats', 'two'], "colorgan-bench: error: argument --repeats: expected a whole number, got 'two'"),
