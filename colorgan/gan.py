@@ -23,8 +23,7 @@ from .model import PatchDiscriminator, unwrap_model
 from .data import show_colorizations
 from .images import write_atomically
 from .hints import SimulateHints
-from .pretrain import (check_finite, compile_model, fused_adam, match_param_layout, predict_ab, use_fast_precision,
-                               DynamicValidationBatch, MatchOptimizerLayout, StopOnNonFiniteLoss)
+from .pretrain import check_finite, compile_model, fused_adam, match_param_layout, predict_ab, training_callbacks, use_fast_precision
 
 # %% ../nbs/08_gan.ipynb #bde858f6
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
@@ -138,7 +137,7 @@ def gan_learner(dls,                       # DataLoaders of (L, ab) batches, fro
     metrics = [ValueMetric(partial(trainer.epoch_mean, name), name) for name in GAN_LOSS_NAMES]
     learn = Learner(dls, generator.to(dls.device), loss_func=loss_func or nn.L1Loss(), lr=lr, wd=0., metrics=metrics,
                     opt_func=partial(fused_adam, betas=betas),
-                    cbs=[trainer, StopOnNonFiniteLoss(), SimulateHints(), MatchOptimizerLayout()] + ([DynamicValidationBatch()] if compile else []), **kwargs)
+                    cbs=[trainer] + training_callbacks(compile), **kwargs)
     learn.gan_trainer = trainer
     return use_fast_precision(learn)
 

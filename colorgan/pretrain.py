@@ -7,13 +7,15 @@ Docs: https://colorgan.github.io/colorgan/pretrain.html.md"""
 # %% auto #0
 __all__ = ['AB_BIN', 'AB_BINS', 'DeviceMixedPrecision', 'use_fast_precision', 'compile_model', 'DynamicValidationBatch',
            'fused_adam', 'match_param_layout', 'MatchOptimizerLayout', 'NonFiniteLossError', 'StopOnNonFiniteLoss',
-           'check_finite', 'ResumeAt', 'pretrain_learner', 'predict_ab', 'show_results', 'ab_bin_index', 'ab_histogram',
-           'rebalancing_weights', 'RebalancedL1']
+           'check_finite', 'DeviceSmoothLoss', 'DeviceAvgLoss', 'LossesOnDevice', 'ResumeAt', 'training_callbacks',
+           'pretrain_learner', 'predict_ab', 'show_results', 'ab_bin_index', 'ab_histogram', 'rebalancing_weights',
+           'RebalancedL1']
 
 # %% ../nbs/07_pretrain.ipynb #a017d1ee
 import warnings, torch
 from torch import nn
-from fastai.learner import Learner
+from fastai.learner import AvgLoss, AvgSmoothLoss, Learner
+from fastai.torch_core import find_bs
 from fastai.optimizer import OptimWrapper
 from fastai.callback.core import Callback, CancelFitException, CancelStepException
 import fastai.callback.schedule  # noqa: F401 (it adds `fit_one_cycle` to `Learner`)
@@ -141,6 +143,37 @@ def check_finite(learn:Learner, # the Learner that is training
     if watcher is not None: return watcher.watch(name, value)
     if not torch.isfinite(value).all(): raise NonFiniteLossError(_non_finite_message(name, value.item(), learn.epoch, learn.iter))
 
+# %% ../nbs/07_pretrain.ipynb #9650be8c
+class DeviceSmoothLoss(AvgSmoothLoss):
+    "fastai's smoothed training loss, kept on the loss's device."
+    def accumulate(self, learn):
+        loss = learn.loss.detach().float().mean()
+        self.count += 1
+        self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
+
+class DeviceAvgLoss(AvgLoss):
+    "fastai's validation loss, summed on the loss's device."
+    def accumulate(self, learn):
+        bs = find_bs(learn.yb)
+        self.total += learn.loss.detach().float().mean() * bs
+        self.count += bs
+
+class LossesOnDevice(Callback):
+    "Keep the `Recorder`'s losses on the device: the progress bar's loss is refreshed every `every` batches, the recorded ones copied once an epoch."
+    order = 55  # after the Recorder (50) sets `smooth_loss`, before the progress bar (60) shows it
+    def __init__(self, every:int=20): self.every = every  # batches between refreshes of the loss shown; each waits for the GPU once
+    def before_fit(self):
+        r = self.learn.recorder
+        r.smooth_loss, r.loss, self.shown, self.on_cpu = DeviceSmoothLoss(r.smooth_loss.beta), DeviceAvgLoss(), torch.tensor(float('nan')), 0
+    def after_batch(self):
+        if not self.training: return
+        if self.iter % self.every == 0: self.shown = self.learn.smooth_loss.detach().cpu()
+        self.learn.smooth_loss = self.shown
+    def after_epoch(self):
+        losses = self.learn.recorder.losses
+        if len(losses) > self.on_cpu: losses[self.on_cpu:] = torch.stack(losses[self.on_cpu:]).cpu().unbind()
+        self.on_cpu = len(losses)
+
 # %% ../nbs/07_pretrain.ipynb #4ba2d2d9
 class ResumeAt(Callback):
     "Start `fit` at epoch `start_epoch` of an unfinished run, so schedules and epoch numbers carry on where it stopped."
@@ -152,6 +185,12 @@ class ResumeAt(Callback):
         if self.epoch == 0 and progress_bar is not None: progress_bar.update(0)  # fastprogress must see epoch 0 first
         self.learn.epoch += self.start_epoch
         if self.epoch >= self.n_epoch: raise CancelFitException()
+
+# %% ../nbs/07_pretrain.ipynb #e7a6f4de
+def training_callbacks(compile:bool|dict=False, # whether the networks are compiled
+                      ) -> list:                # new callbacks, for a new Learner
+    "The callbacks both of colorgan's Learners train with: stop on a NaN, no host sync per batch, simulated hints, Adam's layout after a resume."
+    return [StopOnNonFiniteLoss(), LossesOnDevice(), SimulateHints(), MatchOptimizerLayout()] + ([DynamicValidationBatch()] if compile else [])
 
 # %% ../nbs/07_pretrain.ipynb #050b1655
 def pretrain_learner(dls,                  # DataLoaders of (L, ab) batches, from `get_dls`
@@ -166,7 +205,7 @@ def pretrain_learner(dls,                  # DataLoaders of (L, ab) batches, fro
     generator = (generator if generator is not None else build_generator(pretrained)).to(dls.device)
     if compile: compile_model(generator, **(compile if isinstance(compile, dict) else {}))
     learn = Learner(dls, generator, loss_func=loss_func or nn.L1Loss(), opt_func=fused_adam, wd=wd, **kwargs)
-    learn.add_cbs([StopOnNonFiniteLoss(), SimulateHints(), MatchOptimizerLayout()] + ([DynamicValidationBatch()] if compile else []))
+    learn.add_cbs(training_callbacks(compile))
     return use_fast_precision(learn)
 
 # %% ../nbs/07_pretrain.ipynb #7ce6042e

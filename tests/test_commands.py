@@ -40,7 +40,7 @@ def test_version_and_help(name):
     ('colorgan-colorize', ['in', '--out', 'o', '--model', 'm', '--render-size', '100'],
      'colorgan-colorize: error: argument --render-size: the render size must be a multiple of 32 (32, 64, ..., 1024), got 100'),
     ('colorgan-eval', ['photos', '--model', 'm', '--show', '-1'], 'colorgan-eval: error: argument --show: cannot be negative, got -1'),
-    ('colorgan-app', ['--port', '0'], 'colorgan-app: error: argument --port: must be at least 1, got 0'),
+    ('colorgan-app', ['--port', '70000'], 'colorgan-app: error: argument --port: must be from 1 to 65535, got 70000'),
     ('colorgan-bench', ['--tiny', '--repeats', 'two'], "colorgan-bench: error: argument --repeats: expected a whole number, got 'two'"),
 ])
 def test_usage_error(name, args, message):
@@ -52,7 +52,7 @@ def test_colorize_succeeds_quietly(photos, model, tmp_path):
     r = run('colorgan-colorize', photos, '--model', model, '--out', tmp_path/'out', '--render-size', 32, '--device', 'cpu')
     assert (r.returncode, r.stderr) == (0, ''), r
     assert r.stdout.strip().splitlines()[-1] == 'colorgan-colorize: 2 written, 0 skipped (already there), 0 failed'
-    assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['a.jpg', 'b.png']
+    assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['.colorgan-outputs.json', 'a.jpg', 'b.png']
 
 def test_colorize_with_the_default_model(tmp_path):
     "Right after install, with no --model: the shipped model colours a black-and-white photo, at the photo's size."

@@ -38,7 +38,8 @@ def repeated(photos:Path, folder:Path, repeat:int) -> Path:
     return folder
 
 def quiet(learn):
-    learn.remove_cb(learn.progress) if hasattr(learn, 'progress') else None
+    "`learn` without its progress bars, which a log file cannot show."
+    if hasattr(learn, 'progress'): learn.remove_cb(learn.progress)
     return learn
 
 def main():
@@ -83,6 +84,7 @@ def main():
                           valid_l1=f"{history[-1]['valid_l1']:.5f}")
     data, part = path.read_bytes(), 15 * 2**20
     for i in range(0, len(data), part): (a.out/f'generator.part{i // part}').write_bytes(data[i:i + part])
-    print(f'saved {len(data) / 2**20:.1f} MiB in {math.ceil(len(data) / part)} parts after {time.perf_counter() - start:.0f}s', flush=True)
+    print(f"REPORT: {recipe['pretrain_epochs']} pretraining and {len(g)} GAN epochs, valid L1 {history[-1]['valid_l1']:.4f}; "
+          f'generator {len(data) / 2**20:.1f} MiB in {math.ceil(len(data) / part)} parts after {time.perf_counter() - start:.0f}s', flush=True)
 
 if __name__ == '__main__': sys.exit(main())
