@@ -295,6 +295,8 @@ def train_parser() -> argparse.ArgumentParser:
                    'which keeps it from memorising a few hundred photos')
     p.add_argument('--limit', type=positive_int, metavar='N', help='train on at most N of the photos, a seeded draw '
                    '(the reference tutorial took 10000 of coco_sample)')
+    p.add_argument('--checkpoint-every', type=positive_int, default=1, metavar='N', help='write the checkpoint (about 0.4 GB) every N '
+                   'epochs and after the last of each stage; a killed run loses at most N-1 epochs')
     return p
 
 # %% ../nbs/01b_cli.ipynb #f1f67d05

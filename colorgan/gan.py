@@ -61,6 +61,7 @@ class ConditionalGANTrainer(Callback):
         self.discriminator, self.lr, self.betas, self.lambda_l1, self.augment = discriminator, lr, betas, lambda_l1, augment
         self.d_opt = None
         self.d_opt_state = None  # a resumed run's optimizer state for D, loaded once D is on its device
+        self.d_scaler_state = None  # and its loss scale, loaded once the scaler is made
 
     def before_fit(self):
         device = torch.device(self.dls.device)
@@ -79,6 +80,7 @@ class ConditionalGANTrainer(Callback):
         # D's own loss scaler when G's is fp16: each net's gradients overflow at their own scale
         amp = next((cb for cb in self.learn.cbs if isinstance(cb, MixedPrecision)), None)
         self.d_scaler = torch.amp.GradScaler(device.type, enabled=amp is not None and amp.amp_mode == AMPMode.FP16)
+        if self.d_scaler_state: self.d_scaler.load_state_dict(self.d_scaler_state); self.d_scaler_state = None
 
     def before_epoch(self): self.sums, self.n = dict.fromkeys(GAN_LOSS_NAMES, 0.), 0
 
@@ -155,7 +157,8 @@ class SampleGridSaver(Callback):
         if self.batch is None: self.batch = self.dls.valid.one_batch()
         L, ab = self.batch
         generator = unwrap_model(self.model)  # the plain generator inside DistributedDataParallel
-        fig = show_colorizations(L, {'prediction': predict_ab(generator, L), 'truth': ab}, max_n=self.max_n)
+        with torch.compiler.set_stance('force_eager'): prediction = predict_ab(generator, L)  # a compiled G: no fifth graph for the grid
+        fig = show_colorizations(L, {'prediction': prediction, 'truth': ab}, max_n=self.max_n)
         fig.suptitle(f'{self.prefix} epoch {self.epoch+1}')
         write_atomically(self.folder/f'{self.prefix}_{self.epoch+1:03d}.png', lambda tmp: fig.savefig(tmp, format='png', dpi=80))
         plt.close(fig)

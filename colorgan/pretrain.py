@@ -35,10 +35,12 @@ class DeviceMixedPrecision(MixedPrecision):
                  device_type:str='cuda'):     # the device type to autocast for: 'cuda' or 'cpu'
         super().__init__('bf16' if dtype == torch.bfloat16 else 'fp16')
         self.dtype, self.device_type = dtype, device_type
+        self.scaler_state = None  # a resumed run's loss scale, loaded once the scaler is made
 
     def before_fit(self):
         self.autocast = torch.autocast(self.device_type, dtype=self.dtype)
         self.learn.scaler, self.scales = torch.amp.GradScaler(self.device_type, enabled=self.dtype == torch.float16), []
+        if self.scaler_state: self.learn.scaler.load_state_dict(self.scaler_state); self.scaler_state = None
 
     def before_step(self):
         opt = getattr(self.opt, 'opt', None)  # the PyTorch optimizer inside fastai's `OptimWrapper`
@@ -163,8 +165,9 @@ class LossesOnDevice(Callback):
     order = 55  # after the Recorder (50) sets `smooth_loss`, before the progress bar (60) shows it
     def __init__(self, every:int=20): self.every = every  # batches between refreshes of the loss shown; each waits for the GPU once
     def before_fit(self):
-        r = self.learn.recorder
-        r.smooth_loss, r.loss, self.shown, self.on_cpu = DeviceSmoothLoss(r.smooth_loss.beta), DeviceAvgLoss(), torch.tensor(float('nan')), 0
+        r = self.learn.recorder  # set past `Callback.__setattr__`, which warns that `loss` shadows the Learner's own
+        object.__setattr__(r, 'smooth_loss', DeviceSmoothLoss(r.smooth_loss.beta)); object.__setattr__(r, 'loss', DeviceAvgLoss())
+        self.shown, self.on_cpu = torch.tensor(float('nan')), 0
     def after_batch(self):
         if not self.training: return
         if self.iter % self.every == 0: self.shown = self.learn.smooth_loss.detach().cpu()

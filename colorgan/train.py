@@ -22,6 +22,7 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 import colorgan
 from .cli import FAILED, CommandError, advice, check_render_size, first_line, run_command, usable_device
 from .sources import resolve_data
+from .devices import default_device
 from .images import check_writable, find_images, remove_stale_temps, write_atomically
 from .data import get_dls
 from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, save_generator, unwrap_model
@@ -53,7 +54,8 @@ def set_rng_state(state:dict, # as returned by `rng_state`
     name, keys, *rest = state['numpy']
     np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
     torch.set_rng_state(state['torch'])
-    if state['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state['cuda'])
+    if state['cuda'] and torch.cuda.is_available():  # a run resumed on fewer GPUs than wrote it: those it has
+        torch.cuda.set_rng_state_all(state['cuda'][:torch.cuda.device_count()])
 
 # %% ../nbs/09_train.ipynb #b6307d4f
 def save_checkpoint(path:Path, # e.g. OUT/checkpoint.pt
@@ -74,18 +76,23 @@ class Checkpointer(Callback):
                  run:dict,           # the run's settings; saved so a resume can check it is the same run
                  history:list,       # the loss rows, shared with `LossHistory`
                  stage:str,          # 'pretrain' or 'gan'
-                 done:dict):         # epochs finished per stage, updated here
-        self.out, self.run, self.history, self.stage, self.done = Path(out), run, history, stage, done
+                 done:dict,          # epochs finished per stage, updated here
+                 every:int=1):       # write the checkpoint every `every` epochs, and after the last epoch of the stage
+        # Not `self.run`: fastai runs a callback only while its `run` attribute is true, and an empty dict is not
+        self.out, self.settings, self.history, self.stage, self.done, self.every = Path(out), run, history, stage, done, every
     def after_epoch(self):
         self.done[self.stage] = self.epoch + 1
         if rank_distrib(): return
+        write_losses(self.out, self.history)
+        if (self.epoch + 1) % self.every and self.epoch + 1 < self.n_epoch: return
         gan = getattr(self.learn, 'gan_trainer', None)
         save_checkpoint(self.out/'checkpoint.pt', dict(
-            run=self.run, done=dict(self.done), history=self.history, rng=rng_state(),
+            run=self.settings, done=dict(self.done), history=self.history, rng=rng_state(),
             generator=unwrap_model(self.model).state_dict(), generator_opt=self.opt.state_dict(),
             discriminator=unwrap_model(gan.discriminator).state_dict() if gan else None,
-            discriminator_opt=gan.d_opt.state_dict() if gan else None))
-        write_losses(self.out, self.history)
+            discriminator_opt=gan.d_opt.state_dict() if gan else None,
+            scaler=self.learn.scaler.state_dict() if getattr(self.learn, 'scaler', None) else {},  # fp16's loss scales: {} otherwise
+            discriminator_scaler=gan.d_scaler.state_dict() if gan else {}))
 
 def write_losses(out:Path, # the run's output folder
                  history:list, # rows from `LossHistory`
@@ -134,7 +141,8 @@ def data_parallel(learn):  # a Learner about to `fit`
         yield learn
         return
     on_cpu = learn.dls.device.type == 'cpu'  # Accelerate uses CPU processes only when told; SyncBatchNorm needs GPUs
-    trainer = DataParallelTrainer(sync_bn=not on_cpu, cpu=on_cpu)
+    # mixed_precision='no': `use_fast_precision` has autocast and loss scaling in place; an accelerate config would add its own
+    trainer = DataParallelTrainer(sync_bn=not on_cpu, cpu=on_cpu, mixed_precision='no')
     learn.add_cb(trainer)
     if rank_distrib(): learn.remove_cb(ProgressCallback)
     try: yield learn
@@ -180,6 +188,10 @@ def _resume_state(out:Path, run:dict):
     return state
 
 # %% ../nbs/09_train.ipynb #87daeeb3
+def _resume_loss_scale(learn, state:dict):
+    "Give a resumed fp16 run its generator's loss scale (see `DeviceMixedPrecision`); older checkpoints have none."
+    if (amp := getattr(learn, 'device_mixed_precision', None)) is not None: amp.scaler_state = state.get('scaler')
+
 def _no_colour_warning(ab:torch.Tensor):
     "Warn when the photos a run checks itself on have no colour at all: a colorizer cannot learn colour from gray photos."
     if len(ab) and ab.abs().max() < 0.02:  # 2 a*b* units: JPEG noise on a gray photo, no more
@@ -207,11 +219,13 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           limit:int=None,          # train on at most this many of the photos (a seeded draw, e.g. 10,000 of `coco_sample`)
           d_augment:bool=False,    # DiffAugment what the discriminator judges (`diff_augment`): keeps it from memorising few photos
           min_crop:float=1.,       # training squares zoom in, down to this share of a photo's shorter side (`CropFlip`)
+          checkpoint_every:int=1,  # write the checkpoint every this many epochs, and after each stage's last (see `Checkpointer`)
           progress:bool=None,      # fastai's progress bars (True) or one `EpochLog` line per epoch (False); None: bars on a terminal
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
     folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale, valid_pct)
-    out, bars = Path(out), sys.stdout.isatty() if progress is None else progress
+    out, bars, device = Path(out), sys.stdout.isatty() if progress is None else progress, default_device(device)
+    if device.type == 'cuda': torch.cuda.set_device(device)  # each process on its own GPU before anything opens a CUDA context
     if not rank_distrib():
         for d in (out, out/'samples'):
             try: check_writable(d)  # before an epoch of work, not after it
@@ -243,13 +257,15 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
     # The colour histogram of the training photos' centre crops: the same on every resume
     loss_func = RebalancedL1(rebalancing_weights(ab_histogram(dls.test_dl(dls.train.items, rm_type_tfms=0), progress=bars))) if rebalance else None
     stage_cbs = lambda stage: [ResumeAt(done[stage]), LossHistory(history, stage), SampleGridSaver(out/'samples', stage, samples),
-                               Checkpointer(out, run, history, stage, done)] + ([] if bars else [EpochLog(stage)])
+                               Checkpointer(out, run, history, stage, done, checkpoint_every)] + ([] if bars else [EpochLog(stage)])
 
     if done['pretrain'] < pretrain_epochs:
         learn = pretrain_learner(dls, generator, compile=compile, loss_func=loss_func)
         if not bars: learn.remove_cb(ProgressCallback)
         learn.create_opt()
-        if state and done['gan'] == 0 and done['pretrain']: learn.opt.load_state_dict(state['generator_opt'])
+        if state and done['gan'] == 0 and done['pretrain']:
+            learn.opt.load_state_dict(state['generator_opt'])
+            _resume_loss_scale(learn, state)
         with data_parallel(learn): learn.fit_one_cycle(pretrain_epochs, pretrain_lr, cbs=stage_cbs('pretrain'))
 
     if done['gan'] < gan_epochs:
@@ -262,6 +278,8 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
             discriminator.load_state_dict(state['discriminator'])
             learn.opt.load_state_dict(state['generator_opt'])
             learn.gan_trainer.d_opt_state = state['discriminator_opt']  # loaded once D is on its device (see `08_gan`)
+            learn.gan_trainer.d_scaler_state = state.get('discriminator_scaler')
+            _resume_loss_scale(learn, state)
         with data_parallel(learn): learn.fit(gan_epochs, cbs=stage_cbs('gan'))
 
     path = out/'generator.safetensors'
@@ -279,7 +297,7 @@ def train_command(a, # the arguments, as `train_parser` parsed them
     pretrained = None if a.pretrained.lower() == 'none' else a.pretrained
     try: path = train(a.data, a.out, a.size, a.bs, a.pretrain_epochs, a.gan_epochs, a.pretrain_lr, a.gan_lr, a.lambda_l1, pretrained,
                       a.seed, a.valid_pct, a.workers, usable_device(a.device), a.compile, a.decode_on_device, a.chroma_scale, a.rebalance,
-                      limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop)
+                      limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop, checkpoint_every=a.checkpoint_every)
     except TrainingError as e: raise CommandError(str(e)) from None
     except NonFiniteLossError as e: raise CommandError(str(e).strip().splitlines()[-1].strip(), FAILED) from None  # without fastai's preamble
     except OSError as e: raise CommandError(first_line(e), FAILED) from None  # e.g. a full disk: a `WriteError` naming the file

@@ -96,6 +96,10 @@ class EncodedPhoto:
                  rgb=None):           # (3,H,W) uint8 tensor: the upright photo, decoded by Pillow
         self.path, self.jpeg, self.orientation, self.rgb = str(path), jpeg, orientation, rgb
     def __repr__(self): return f"EncodedPhoto({Path(self.path).name!r}, {'jpeg' if self.rgb is None else 'rgb'})"
+    def pin_memory(self, device=None):
+        "This photo in page-locked memory, as a DataLoader with `pin_memory=True` asks: its copy to the GPU then does not wait."
+        pin = lambda t: None if t is None else t.pin_memory()
+        return EncodedPhoto(self.path, pin(self.jpeg), self.orientation, pin(self.rgb))
 
 # %% ../nbs/04_transforms.ipynb #b4ef241a
 _NEXT_MARKER = re.compile(rb'\xff+[^\x00\xd0-\xd7\xff]')  # after compressed data: 0xFF then neither a stuffed 0, a restart nor fill
