@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from PIL import Image
 from fastprogress.fastprogress import progress_bar
-from .cli import FAILED, CommandError, advice, check_render_size, first_line, model_path, run_command, usable_device
+from .cli import FAILED, CommandError, advice, error, check_render_size, first_line, model_path, run_command, usable_device
 from .images import ImageReadError, check_writable, file_sha256, find_images, not_regular, read_image, remove_stale_temps, to_rgb, write_atomically
 from .model import load_generator
-from .inference import colorize, colorize_images, model_render_size
+from .inference import colorize, colorize_images, has_colour, model_render_size
 from .engines import OnnxColorizer, backend_problem, fast_generator
 
 # %% ../nbs/12_folders.ipynb #94e90926
@@ -171,11 +171,13 @@ def colorize_files(paths:list,           # image files and/or folders (searched 
     if backend is not None: generator = fast_generator(generator, device, backend)
     bar = progress_bar(range(len(todo))) if progress else None
     if bar: bar.update(0)
+    coloured = []  # inputs that have colours of their own, which colorizing replaces
     for start in range(0, len(todo), batch_size):
         sources, targets = [], []
         for src, dst in todo[start:start + batch_size]:
             try: sources.append(read_image(src)); targets.append((src, dst))
             except ImageReadError as e: summary.failed.append((src, e.reason))
+        coloured += [src.name for img, (src, _) in zip(sources, targets) if has_colour(img)]
         try: outs = colorize_images(sources, generator, render_size, device, bs=batch_size)
         except Exception:  # find the photo that failed, and colorize the others
             outs = []
@@ -194,6 +196,8 @@ def colorize_files(paths:list,           # image files and/or folders (searched 
             except OSError as e: warnings.warn(f'{first_line(e)}; overwrite will not replace the files just written')
         if bar: bar.update(min(start + batch_size, len(todo)))
     if bar: bar.on_iter_end()
+    if coloured: warnings.warn(f"{len(coloured)} of the photos already have colour ({', '.join(coloured[:3])}{', ...' if len(coloured) > 3 else ''}): "
+                               'colorizing keeps only their lightness and paints new colours over it')
     return summary
 
 # %% ../nbs/12_folders.ipynb #21698b86
@@ -209,8 +213,8 @@ def colorize_command(a, # the arguments, as `colorize_parser` parsed them
     try: summary = colorize_files(a.inputs, generator, a.out, a.render_size, device, a.bs, a.overwrite, progress=sys.stdout.isatty(),
                                   backend=a.backend, format=a.format, quality=a.quality)
     except OSError as e: raise CommandError(first_line(e)) from None  # --out cannot be written to: found before any work
-    for dst in summary.skipped: print(f'skipped (already there; --overwrite replaces it): {dst}')
-    for src, reason in summary.failed: print(f'{src}: {reason}', file=sys.stderr)
+    for dst in summary.skipped: print(f'colorgan-colorize: skipped (already there; --overwrite replaces it): {dst}')
+    for src, reason in summary.failed: error('colorgan-colorize', f'{src}: {reason}')
     print(f'colorgan-colorize: {summary}')
     return FAILED if summary.failed else 0
 

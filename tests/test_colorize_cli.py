@@ -13,7 +13,7 @@ def album(tmp_path_factory):
     "A folder with two good photos (one in a subfolder), a truncated JPEG and a text file named like an image."
     d = tmp_path_factory.mktemp('album')
     rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (48, 80, 3), dtype=np.uint8)).save(d/'street.jpg', quality=90)
+    Image.fromarray(rng.integers(0, 256, (48, 80), dtype=np.uint8)).convert('RGB').save(d/'street.jpg', quality=90)  # a gray scan in RGB
     (d/'1950s').mkdir()
     Image.fromarray(rng.integers(0, 256, (70, 40), dtype=np.uint8), 'L').save(d/'1950s'/'wedding.png')
     buf = (d/'street.jpg').read_bytes()
@@ -104,7 +104,7 @@ def test_symlink_loop_is_one_failure(model, album, tmp_path):
     folder = tmp_path/'in'; folder.mkdir()
     Image.open(album/'street.jpg').save(folder/'good.jpg'); (folder/'loop.jpg').symlink_to('loop.jpg')
     r = colorize(folder, '--model', model, '--out', tmp_path/'out', '--render-size', 64)
-    assert r.returncode == 1 and r.stderr == f"{folder/'loop.jpg'}: a symbolic link that leads back to itself\n", r
+    assert r.returncode == 1 and r.stderr == f"colorgan-colorize: error: {folder/'loop.jpg'}: a symbolic link that leads back to itself\n", r
     assert (tmp_path/'out'/'good.jpg').exists()
 
 def test_backends_agree_and_the_export_is_cached(model, album, tmp_path):

@@ -12,9 +12,9 @@ from safetensors.torch import save_file
 from conftest import HOME, command, command_env, run
 
 def photo(path:Path, size=(48, 32), seed=0) -> Path:
-    "A small colour JPEG or PNG at `path`."
+    "A small black-and-white JPEG or PNG at `path`."
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size[1], size[0]), dtype=np.uint8)).save(path)
     return path
 
 def checksums(folder:Path) -> dict:
