@@ -6,7 +6,7 @@ Docs: https://colorgan.github.io/colorgan/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['FID_NOTE', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'grayscale', 'image_metrics', 'colour_photos',
-           'evaluate', 'comparison_figure', 'markdown_table', 'eval_command', 'eval_cli']
+           'evaluate', 'comparison_figure', 'markdown_table', 'notes', 'eval_command', 'eval_cli']
 
 # %% ../nbs/13_metrics.ipynb #6c654508
 import time, warnings
@@ -127,23 +127,21 @@ def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator
     if bs < 1: raise ValueError(f'bs must be at least 1, got {bs}')
     files = find_images(folder)
     if not files: raise FileNotFoundError(f'{folder}: no images found (looked for jpg, png, webp, bmp, tif and gif files)')
-    scores, seconds, n, failed = dict(model=[], grayscale=[]), dict(model=0., grayscale=0.), 0, []
+    scores, seconds, n, failed = dict(model=[], grayscale=[]), 0., 0, []
     for batch in _batches(colour_photos(files, failed), bs):
         truths = [image for _, image in batch]
         if n == 0: colorize_images(truths[:1], generator, render_size=render_size, device=device)  # warm-up, not timed
-        start = time.perf_counter()
         grays = [grayscale(t) for t in truths]
-        seconds['grayscale'] += time.perf_counter() - start
         start = time.perf_counter()
         preds = colorize_images(grays, generator, render_size=render_size, device=device, bs=bs)
-        seconds['model'] += time.perf_counter() - start
+        seconds += time.perf_counter() - start
         for truth, gray, pred in zip(truths, grays, preds):
             scores['model'].append(image_metrics(pred, truth))
             scores['grayscale'].append(image_metrics(gray, truth))
         n += len(batch)
     if n == 0: raise ValueError(f'{folder}: none of its {len(files)} images is a readable colour photo of at least 7x7 pixels')
     df = pd.DataFrame({name: pd.DataFrame(rows).mean() for name, rows in scores.items()}).T
-    df['images_per_s'] = [n / max(seconds[name], 1e-9) for name in df.index]
+    df['images_per_s'] = [n / max(seconds, 1e-9), float('nan')]  # the grayscale baseline colorizes nothing: no speed to report
     df.index.name = 'method'
     df.attrs.update(n_images=n, render_size=render_size, failed=failed)  # failed: (path, reason) of the files that cannot be read
     return df
@@ -187,11 +185,19 @@ def markdown_table(df:pd.DataFrame, # a metrics table from `evaluate`
     head = [df.index.name or ''] + list(df.columns)
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '|'.join([':---'] + ['---:'] * len(df.columns)) + '|']
     for name, row in df.iterrows():
-        lines.append('| ' + ' | '.join([str(name)] + [format(v, floatfmt) for v in row]) + ' |')
+        lines.append('| ' + ' | '.join([str(name)] + ['' if pd.isna(v) else format(v, floatfmt) for v in row]) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/13_metrics.ipynb #e4635310
-FID_NOTE = 'FID: skipped (it needs Inception-v3 weights, which are not available offline).'
+FID_NOTE = 'FID is not computed: it needs Inception-v3 weights, which colorgan does not ship.'
+
+def notes(data:str,   # what the data argument said, e.g. 'sample' or a folder
+          model=None, # what --model said; None: the default model
+         ) -> str:    # the lines printed under the table
+    "What a reader of the metrics must know: that FID is not computed, and when the photos are the default model's own training photos."
+    flatter = ("Note: the sample photos are among the default model's training photos, so these numbers flatter it; "
+               'evaluate it on colour photos it never saw.\n') if data == 'sample' and model is None else ''
+    return flatter + FID_NOTE
 
 def eval_command(a, # the arguments, as `eval_parser` parsed them
                 ) -> int: # exit code: 0 done, 1 some files could not be read, or no photo could be scored
@@ -205,10 +211,10 @@ def eval_command(a, # the arguments, as `eval_parser` parsed them
     except ValueError as e: raise CommandError(first_line(e), FAILED) from None  # no photo could be scored
     table = markdown_table(df)
     summary = f"{df.attrs['n_images']} photos from {folder}, render size {df.attrs['render_size']}, model {model}"
-    print(f"{summary}\n\n{table}\n\n{FID_NOTE}")  # before writing: a full disk loses no numbers
+    print(f"{summary}\n\n{table}\n\n{notes(a.data, a.model)}")  # before writing: a full disk loses no numbers
     try:
         written = [write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp)),
-                   write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{FID_NOTE}\n'))]
+                   write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{notes(a.data, a.model)}\n'))]
         if a.show:
             fig = comparison_figure(generator, folder, n=a.show, render_size=a.render_size, device=device)
             written.append(write_atomically(out/'comparison.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png')))
