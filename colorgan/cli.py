@@ -315,11 +315,12 @@ def train_parser() -> argparse.ArgumentParser:
 # %% ../nbs/01b_cli.ipynb #f1f67d05
 def colorize_parser() -> argparse.ArgumentParser:
     "The command line of `colorgan-colorize` (run by `colorgan.folders.colorize_command`)."
-    p = command_parser('colorgan-colorize', 'Colorize black-and-white photos. Writes one image per input photo under --out, in '
+    p = command_parser('colorgan-colorize', 'Colorize black-and-white photos. Writes one image per input photo, under --out or beside it, in '
                        "the input's format with its EXIF, colour profile and DPI, keeping paths relative to each input folder; "
                        'never writes over an input.', 'colorgan-colorize old_photos/ scan.tif --out coloured/')
     p.add_argument('inputs', nargs='+', metavar='FILE_OR_FOLDER', help='image files and/or folders (searched recursively)')
-    p.add_argument('--out', required=True, metavar='FOLDER', help='output folder')
+    p.add_argument('--out', metavar='FOLDER', help='output folder (default: beside each photo, as NAME_colorized.EXT, as the app names '
+                   'its downloads)')
     add_options(p, 'model', 'render_size', model=dict(help='the generator: a generator.safetensors written by '
                                                                           "colorgan-train, or an .onnx from export_onnx (default: "
                                                                           "colorgan's own default model)"))

@@ -9,11 +9,11 @@ __all__ = ['OUTPUT_FORMATS', 'OUTPUTS_RECORD', 'ColorizeSummary', 'output_format
            'record_outputs', 'jpeg_quality', 'save_colorized', 'colorize_files', 'colorize_command', 'colorize_cli']
 
 # %% ../nbs/12_folders.ipynb #2bab7a0e
-import contextlib, json, os, sys, warnings
+import contextlib, json, os, sys, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from PIL import Image
-from fastprogress.fastprogress import progress_bar
+from fastprogress.fastprogress import ConsoleProgressBar, progress_bar
 from .cli import FAILED, CommandError, advice, error, check_render_size, first_line, model_path, run_command, usable_device
 from .images import ImageReadError, check_writable, file_sha256, find_images, not_regular, read_image, remove_stale_temps, to_rgb, write_atomically
 from .model import load_generator
@@ -41,14 +41,18 @@ def output_format(src:Path,        # an input photo
 
 def _real(path) -> Path: return Path(os.path.realpath(path))  # never fails, even on a symbolic link that loops
 
-def _plan(paths, out_dir, format=None):
-    "Pairs (input, output) for the photos in files and folders, and (input, reason) for what cannot be done."
-    out_dir, out_real, found, failed = Path(out_dir), _real(out_dir), [], []
+def _plan(paths, out_dir=None, format=None):
+    "Pairs (input, output) for the photos in files and folders, and (input, reason) for what cannot be done; no `out_dir`: outputs beside inputs."
+    out_real, found, failed, records = _real(out_dir) if out_dir else None, [], [], {}
+    def earlier_output(f):  # beside the inputs, earlier outputs are in the folder, and its record says so
+        if f.parent not in records: records[f.parent] = read_outputs_record(f.parent)
+        return f.name in records[f.parent]
     for p in map(Path, paths):
         if p.is_dir():
             errors = []
-            inner = out_real != _real(p) and out_real.is_relative_to(_real(p))  # out_dir inside the folder: earlier outputs are not inputs
-            files = [f for f in find_images(p, on_error=errors.append) if not (inner and _real(f).is_relative_to(out_real))]
+            inner = out_real and out_real != _real(p) and out_real.is_relative_to(_real(p))  # out_dir inside the folder: earlier outputs are not inputs
+            files = [f for f in find_images(p, on_error=errors.append)
+                     if not (inner and _real(f).is_relative_to(out_real)) and not (out_dir is None and earlier_output(f))]
             failed += [(Path(e.filename), f'cannot read this folder: {e.strerror}') for e in errors]
             if not files and not errors: failed.append((p, 'no images in this folder'))
             found += [(f, f.relative_to(p)) for f in files]
@@ -59,18 +63,20 @@ def _plan(paths, out_dir, format=None):
     seen, unique = set(), []
     for src, rel in found:  # the same photo named twice is colorized once
         if _real(src) not in seen: seen.add(_real(src)); unique.append((src, rel))
-    suffixes = [OUTPUT_FORMATS[output_format(src, format)][1] for src, _ in unique]
-    outs = [rel if _OWN_FORMAT.get(rel.suffix.lower()) == output_format(src, format) else rel.with_suffix(sfx)
-            for (src, rel), sfx in zip(unique, suffixes)]
-    clash = {o for o in outs if outs.count(o) > 1}  # photo.jpg and photo.png as PNGs: photo.jpg.png and photo.png
-    outs = [rel.with_name(rel.name + sfx) if o in clash and o != rel else o for (_, rel), o, sfx in zip(unique, outs, suffixes)]
+    def target(src, rel, clash=False):  # clash: photo.jpg and photo.png as PNGs give photo.jpg.png and photo.png
+        sfx = OUTPUT_FORMATS[output_format(src, format)][1]
+        keep = _OWN_FORMAT.get(rel.suffix.lower()) == output_format(src, format)
+        if out_dir is None: return src.with_name(f'{src.name if clash and not keep else src.stem}_colorized{src.suffix if keep else sfx}')
+        return Path(out_dir)/(rel if keep else rel.with_name(rel.name + sfx) if clash else rel.with_suffix(sfx))
+    outs = [target(src, rel) for src, rel in unique]
+    clash = {o for o in outs if outs.count(o) > 1}
+    outs = [target(src, rel, clash=o in clash) for (src, rel), o in zip(unique, outs)]
     inputs, taken, pairs = {_real(src) for src, _ in found}, {}, []
-    for (src, _), rel in zip(unique, outs):
-        dst = out_dir/rel
+    for (src, _), dst in zip(unique, outs):
         if _real(dst) in inputs:
             failed.append((src, f"its output {dst} would replace an input photo; {advice('choose another out_dir', 'choose another --out')}"))
-        elif rel in taken: failed.append((src, f'its output {dst} is already the output of {taken[rel]}; colorize them into different folders'))
-        else: taken[rel] = src; pairs.append((src, dst))
+        elif dst in taken: failed.append((src, f'its output {dst} is already the output of {taken[dst]}; colorize them into different folders'))
+        else: taken[dst] = src; pairs.append((src, dst))
     return pairs, failed
 
 # %% ../nbs/12_folders.ipynb #f0d0fd0f
@@ -143,35 +149,39 @@ def save_colorized(image:Image.Image,      # a colorized photo, RGB or RGBA
 # %% ../nbs/12_folders.ipynb #3a1dd757
 def colorize_files(paths:list,           # image files and/or folders (searched recursively)
                    generator,            # a generator (`load_generator`) or an `OnnxColorizer`
-                   out_dir,              # where the colorized images go; created if needed
+                   out_dir=None,         # where the colorized images go, created if needed; None: beside each input, as NAME_colorized.EXT
                    render_size:int=None, # side of the square the generator sees, a multiple of 32; default: `model_render_size`
                    device=None,          # where to compute; default: the generator's device
                    batch_size:int=8,     # photos per generator call
                    overwrite:bool=False, # replace outputs colorgan wrote before (never an input, never a file it did not write)
                    progress:bool=True,   # show a progress bar that counts photos
+                   log=None,             # without a bar: called with a line such as '40/120 photos' every `log_every` seconds
+                   log_every:float=10.,  # seconds between `log` lines
                    backend:str|None='auto', # how to run the generator, see `fast_generator`; None: exactly as given
                    format:str=None,      # 'png', 'jpg' or 'webp' for every output; None: each input's own (PNG for BMP, TIFF, GIF)
                    quality:int=None,     # JPEG and WebP quality, 1-100; None: a JPEG input's own quality, else 90
                   ) -> ColorizeSummary:  # outputs written and skipped, inputs failed with reasons
-    "Colorize image files and folders into images under `out_dir`; bad files are reported and the rest go on."
+    "Colorize image files and folders into images under `out_dir`, or beside each photo; bad files are reported and the rest go on."
     render_size = check_render_size(render_size or model_render_size(generator))  # before `fast_generator` wraps it
     pairs, failed = _plan(paths if isinstance(paths, (list, tuple)) else [paths], out_dir, format)
-    summary, out_dir = ColorizeSummary(failed=failed), Path(out_dir)
-    record, todo = read_outputs_record(out_dir), []
+    summary, records, todo = ColorizeSummary(failed=failed), {}, []
+    root = lambda dst: Path(out_dir) if out_dir is not None else dst.parent  # the folder whose record lists `dst`
     for src, dst in pairs:
+        if root(dst) not in records: records[root(dst)] = read_outputs_record(root(dst))
         if not (dst.exists() or dst.is_symlink()): todo.append((src, dst))
-        elif not colorgan_wrote(record, out_dir, dst):
+        elif not colorgan_wrote(records[root(dst)], root(dst), dst):
+            elsewhere = advice('choose another out_dir', 'choose another --out') if out_dir else advice('pass an out_dir', 'give --out a folder')
             summary.failed.append((src, f"its output {dst} is already there, and colorgan did not write it (or it was changed since), so it "
-                                        f"is never replaced; {advice('choose another out_dir', 'choose another --out')}"))
+                                        f"is never replaced; {elsewhere}"))
         elif overwrite: todo.append((src, dst))
         else: summary.skipped.append(dst)
     if not todo: return summary
-    check_writable(out_dir)
+    for folder in {root(dst) for _, dst in todo}: check_writable(folder)
     for folder in {dst.parent for _, dst in todo if dst.parent.is_dir()}: remove_stale_temps(folder)  # left by a killed run
     if backend is not None: generator = fast_generator(generator, device, backend)
     bar = progress_bar(range(len(todo))) if progress else None
     if bar: bar.update(0)
-    coloured = []  # inputs that have colours of their own, which colorizing replaces
+    coloured, logged = [], time.monotonic()  # inputs that have colours of their own, which colorizing replaces; the last log line
     for start in range(0, len(todo), batch_size):
         sources, targets = [], []
         for src, dst in todo[start:start + batch_size]:
@@ -191,11 +201,15 @@ def colorize_files(paths:list,           # image files and/or folders (searched 
             try: written.append(save_colorized(out, dst, source, fmt, quality or (jpeg_quality(src) if fmt == 'jpg' else None)))
             except OSError as e: summary.failed.append((src, first_line(e)))  # a `WriteError` that names `dst`
         summary.written += written
-        if written:
-            try: record_outputs(record, out_dir, written)
+        for folder in {root(dst) for dst in written}:
+            try: record_outputs(records[folder], folder, [dst for dst in written if root(dst) == folder])
             except OSError as e: warnings.warn(f'{first_line(e)}; overwrite will not replace the files just written')
-        if bar: bar.update(min(start + batch_size, len(todo)))
-    if bar: bar.on_iter_end()
+        done = min(start + batch_size, len(todo))
+        if bar: bar.update(done)
+        elif log and (time.monotonic() - logged >= log_every or done == len(todo)): log(f'{done}/{len(todo)} photos'); logged = time.monotonic()
+    if bar:
+        bar.on_iter_end()
+        if isinstance(bar, ConsoleProgressBar): print(flush=True)  # end the bar's line: what follows starts on its own
     if coloured: warnings.warn(f"{len(coloured)} of the photos already have colour ({', '.join(coloured[:3])}{', ...' if len(coloured) > 3 else ''}): "
                                'colorizing keeps only their lightness and paints new colours over it')
     return summary
@@ -210,11 +224,14 @@ def colorize_command(a, # the arguments, as `colorize_parser` parsed them
     if problem := backend_problem('onnxruntime' if onnx else a.backend, device): raise CommandError(f'--backend {a.backend}: {problem}')
     try: generator = OnnxColorizer(model) if onnx else load_generator(model, device=device)
     except Exception as e: raise CommandError(f'cannot load the model {model}: {first_line(e)}') from None
-    try: summary = colorize_files(a.inputs, generator, a.out, a.render_size, device, a.bs, a.overwrite, progress=sys.stdout.isatty(),
-                                  backend=a.backend, format=a.format, quality=a.quality)
+    terminal = sys.stdout.isatty()  # a progress bar; else (Colab's ! cells, CI logs, nohup) a line every 10 s
+    try: summary = colorize_files(a.inputs, generator, a.out, a.render_size, device, a.bs, a.overwrite, progress=terminal, backend=a.backend,
+                                  format=a.format, quality=a.quality, log=None if terminal else lambda line: print(f'colorgan-colorize: {line}', flush=True))
     except OSError as e: raise CommandError(first_line(e)) from None  # --out cannot be written to: found before any work
     for dst in summary.skipped: print(f'colorgan-colorize: skipped (already there; --overwrite replaces it): {dst}')
     for src, reason in summary.failed: error('colorgan-colorize', f'{src}: {reason}')
+    if summary.written: print(f'colorgan-colorize: the colorized photos are in {a.out}' if a.out else
+                              'colorgan-colorize: the colorized photos are beside their originals, as NAME_colorized.EXT')
     print(f'colorgan-colorize: {summary}')
     return FAILED if summary.failed else 0
 

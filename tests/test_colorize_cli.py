@@ -126,3 +126,14 @@ def test_backends_agree_and_the_export_is_cached(model, album, tmp_path):
 def test_unknown_backend_is_refused(album, model, tmp_path):
     r = colorize(album/'street.jpg', '--model', model, '--out', tmp_path, '--backend', 'tensorrt')
     assert r.returncode == 2 and 'invalid choice' in r.stderr and not list(tmp_path.iterdir())
+
+def test_without_out_the_outputs_go_beside_the_photos(model, album, tmp_path):
+    "`colorgan-colorize photo.jpg`: photo_colorized.jpg beside it, as the app names its download; one line says where."
+    Image.open(album/'street.jpg').save(tmp_path/'photo.jpg')
+    r = colorize(tmp_path/'photo.jpg', '--model', model, '--render-size', 64)
+    assert (r.returncode, r.stderr) == (0, ''), r
+    assert 'the colorized photos are beside their originals, as NAME_colorized.EXT' in r.stdout, r.stdout
+    with Image.open(tmp_path/'photo_colorized.jpg') as im: assert (im.format, im.size) == ('JPEG', (80, 48))
+    r = colorize(tmp_path, '--model', model, '--render-size', 64)  # the folder: its earlier output is not a photo to colorize
+    assert r.returncode == 0 and r.stdout.strip().endswith('0 written, 1 skipped (already there), 0 failed'), r
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['.colorgan-outputs.json', 'photo.jpg', 'photo_colorized.jpg']
