@@ -310,6 +310,8 @@ def train_parser() -> argparse.ArgumentParser:
                    '(the reference tutorial took 10000 of coco_sample)')
     p.add_argument('--checkpoint-every', type=positive_int, default=1, metavar='N', help='write the checkpoint (about 0.4 GB) every N '
                    'epochs and after the last of each stage; a killed run loses at most N-1 epochs')
+    p.add_argument('--keep-checkpoint', choices=('last', 'none'), default='last', help='when the run ends, keep its last checkpoint '
+                   '(more --gan-epochs can then continue it) or delete it (about 0.4 GB)')
     return p
 
 # %% ../nbs/01b_cli.ipynb #f1f67d05

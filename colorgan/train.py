@@ -181,8 +181,9 @@ def _resume_state(out:Path, run:dict):
                             f"settings ({type(e).__name__}). {what_to_do}") from None
     if not isinstance(state, dict) or not isinstance(state.get('run'), dict):
         raise TrainingError(f"{path} is not a colorgan checkpoint: it holds no run settings. {what_to_do}")
-    if state['run'] != run:
-        changed = sorted(k for k in run if state['run'].get(k) != run[k])
+    more_gan = lambda k: k == 'gan_epochs' and run[k] >= state['done']['gan']  # more GAN epochs continue the run: its lr is constant
+    changed = sorted(k for k in run if state['run'].get(k) != run[k] and not more_gan(k))
+    if changed:
         raise TrainingError(f"{out} holds a checkpoint of a different run (changed: {', '.join(changed)}). "
                             "Use another --out, or delete the checkpoint to start again.")
     return state
@@ -220,6 +221,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           d_augment:bool=False,    # DiffAugment what the discriminator judges (`diff_augment`): keeps it from memorising few photos
           min_crop:float=1.,       # training squares zoom in, down to this share of a photo's shorter side (`CropFlip`)
           checkpoint_every:int=1,  # write the checkpoint every this many epochs, and after each stage's last (see `Checkpointer`)
+          keep_checkpoint:str='last', # when the run ends, keep its last checkpoint ('last': more GAN epochs can follow) or delete it ('none')
           progress:bool=None,      # fastai's progress bars (True) or one `EpochLog` line per epoch (False); None: bars on a terminal
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
@@ -285,9 +287,10 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
     path = out/'generator.safetensors'
     if not rank_distrib():
         last = history[-1] if history else {}
-        save_generator(generator, path, data=str(data), size=str(size), pretrain_epochs=str(pretrain_epochs),
+        save_generator(generator, path, half=True, data=str(data), size=str(size), pretrain_epochs=str(pretrain_epochs),
                        gan_epochs=str(gan_epochs), recipe=json.dumps(run), valid_l1=f"{last.get('valid_l1', float('nan')):.5f}",
                        colorgan_version=colorgan.__version__, trained_at=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+        if keep_checkpoint == 'none': (out/'checkpoint.pt').unlink(missing_ok=True)  # about 0.4 GB once the generator is saved
     return path
 
 # %% ../nbs/09_train.ipynb #d2aec071
@@ -297,7 +300,8 @@ def train_command(a, # the arguments, as `train_parser` parsed them
     pretrained = None if a.pretrained.lower() == 'none' else a.pretrained
     try: path = train(a.data, a.out, a.size, a.bs, a.pretrain_epochs, a.gan_epochs, a.pretrain_lr, a.gan_lr, a.lambda_l1, pretrained,
                       a.seed, a.valid_pct, a.workers, usable_device(a.device), a.compile, a.decode_on_device, a.chroma_scale, a.rebalance,
-                      limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop, checkpoint_every=a.checkpoint_every)
+                      limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop, checkpoint_every=a.checkpoint_every,
+                      keep_checkpoint=a.keep_checkpoint)
     except TrainingError as e: raise CommandError(str(e)) from None
     except NonFiniteLossError as e: raise CommandError(str(e).strip().splitlines()[-1].strip(), FAILED) from None  # without fastai's preamble
     except OSError as e: raise CommandError(first_line(e), FAILED) from None  # e.g. a full disk: a `WriteError` naming the file

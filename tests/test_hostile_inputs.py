@@ -11,10 +11,10 @@ from safetensors.torch import save_file
 
 from conftest import HOME, command, command_env, run
 
-def photo(path:Path, size=(48, 32), seed=0) -> Path:
-    "A small black-and-white JPEG or PNG at `path`."
+def photo(path:Path, size=(48, 32), seed=0, colour=False) -> Path:
+    "A small black-and-white (or colour) JPEG or PNG at `path`."
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size[1], size[0]), dtype=np.uint8)).save(path)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3) if colour else size[::-1], dtype=np.uint8)).save(path)
     return path
 
 def checksums(folder:Path) -> dict:
@@ -65,8 +65,8 @@ def model_pickle(t, m):
     return 'colorize', [t/'in', '--out', t/'out', '--model', t/'evil.safetensors'], {}
 def model_text(t, m): (t/'notes.safetensors').write_text('not a model'); photo(t/'in'/'a.jpg'); return 'colorize', [t/'in', '--out', t/'out', '--model', t/'notes.safetensors'], {}
 def bad_precision(t, m): photo(t/'in'/'a.jpg'); return 'colorize', [t/'in', '--out', t/'out'], dict(env=dict(COLORGAN_PRECISION='bogus'))
-def eval_unwritable(t, m): photo(t/'in'/'a.jpg'); (t/'file').write_text('x'); return 'eval', [t/'in', '--out', t/'file'/'out'], {}
-def eval_full_disk(t, m): photo(t/'in'/'a.jpg'); return 'eval', [t/'in', '--out', t/'out', '--show', 0], dict(preexec_fn=full_after(64))
+def eval_unwritable(t, m): photo(t/'in'/'a.jpg', colour=True); (t/'file').write_text('x'); return 'eval', [t/'in', '--out', t/'file'/'out'], {}
+def eval_full_disk(t, m): photo(t/'in'/'a.jpg', colour=True); return 'eval', [t/'in', '--out', t/'out', '--show', 0], dict(preexec_fn=full_after(64))
 def train_out_a_file(t, m):
     for i in range(3): photo(t/'in'/f'{i}.jpg', seed=i)
     (t/'file').write_text('x'); return 'train', ['--data', t/'in', '--out', t/'file', '--size', 32], {}
