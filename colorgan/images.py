@@ -41,8 +41,9 @@ def find_images(folder:str|Path, # the folder to search, subfolders included
         # Skip hidden files and folders, and the `__MACOSX` junk that zips made on a Mac carry ("._photo.jpg")
         dirs[:] = [d for d in dirs if not _is_hidden(d)]
         found += [Path(root)/f for f in files if not _is_hidden(f) and Path(f).suffix.lower() in IMAGE_EXTENSIONS]
-    for path in filter(not_regular, found): warnings.warn(f'{path} is not a regular file (a pipe, socket or device); it is left out')
-    return sorted(p for p in found if not not_regular(p))
+    special = set(filter(not_regular, found))  # one stat a file
+    for path in sorted(special): warnings.warn(f'{path} is not a regular file (a pipe, socket or device); it is left out')
+    return sorted(set(found) - special)
 
 # %% ../nbs/02_images.ipynb #36003a47
 class ImageReadError(ValueError):
