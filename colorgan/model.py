@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/model.html.md"""
 # %% auto #0
 __all__ = ['CHROMA_SCALES', 'HINT_CHANNELS', 'resnet18_encoder', 'UnetBlock', 'UnetGenerator', 'EncoderWeightsUnavailable',
            'state_dict_problems', 'load_encoder_weights', 'build_generator', 'init_weights', 'PatchDiscriminator',
-           'unwrap_model', 'evaluating', 'save_generator', 'load_generator']
+           'unwrap_model', 'evaluating', 'save_generator', 'load_generator', 'with_hints']
 
 # %% ../nbs/06_model.ipynb #1bd5d0fd
 import contextlib, json, os, pickle, warnings
@@ -325,3 +325,19 @@ def load_generator(path:str|os.PathLike|None=None, # a file written by `save_gen
     generator.load_state_dict(state, strict=True)
     generator.encoder_weights, generator.facts = config.get('encoder_weights', 'unknown'), facts
     return generator.to(device).eval()
+
+# %% ../nbs/06_model.ipynb #9a521371
+def with_hints(generator:UnetGenerator, # a generator of L alone, e.g. from `load_generator`
+              ) -> UnetGenerator:       # a new generator of L and hints that predicts the same ab when there are no hints
+    "A hint-taking copy of `generator`: every weight copied, the weights of the hint channels zero."
+    generator = unwrap_model(generator)
+    if generator.in_channels > 1: return generator
+    wide = UnetGenerator(generator.chroma_scale, hints=True)
+    state = wide.state_dict()
+    for k, old in generator.state_dict().items():
+        new = torch.zeros_like(state[k]) if old.shape != state[k].shape else state[k]
+        new[tuple(slice(0, n) for n in old.shape)] = old  # the old channels first; the hint channels stay zero
+        state[k] = new
+    wide.load_state_dict(state)
+    wide.encoder_weights, wide.facts = generator.encoder_weights, dict(generator.facts)
+    return wide.train(generator.training)

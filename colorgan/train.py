@@ -25,7 +25,7 @@ from .sources import resolve_data
 from .devices import default_device
 from .images import check_writable, find_images, remove_stale_temps, write_atomically
 from .data import get_dls
-from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, save_generator, unwrap_model
+from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, load_generator, save_generator, unwrap_model, with_hints
 from .pretrain import NonFiniteLossError, RebalancedL1, ResumeAt, ab_histogram, pretrain_learner, rebalancing_weights
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
@@ -153,16 +153,17 @@ class TrainingError(ValueError):
     "A bad training argument, or a run that cannot start; the message says which and what to do."
 
 def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, pretrained, chroma_scale:int=1,
-               valid_pct:float=0.1) -> Path:
+               valid_pct:float=0.1, init=None) -> Path:
     "Check training arguments before anything is written; return the resolved data folder."
     try: check_render_size(size, name='training size')
     except ValueError as e: raise TrainingError(str(e)) from None
-    if chroma_scale not in CHROMA_SCALES: raise TrainingError(f"--chroma-scale must be one of {', '.join(map(str, CHROMA_SCALES))}, got {chroma_scale}")
+    if chroma_scale is not None and chroma_scale not in CHROMA_SCALES: raise TrainingError(f"--chroma-scale must be one of {', '.join(map(str, CHROMA_SCALES))}, got {chroma_scale}")
     if bs < 1: raise TrainingError(f"--bs must be at least 1, got {bs}")
     if pretrain_epochs < 0 or gan_epochs < 0: raise TrainingError("epochs can't be negative")
     if not 0 < valid_pct < 1: raise TrainingError(f"--valid-pct must be between 0 and 1 (both excluded), got {valid_pct}")
     if pretrained not in ('auto', 'imagenet', None) and not Path(pretrained).is_file():
         raise TrainingError(f"--pretrained: no weights file at {pretrained} (use auto, imagenet, none or a file path)")
+    if init is not None and not Path(init).is_file(): raise TrainingError(f"--init: no model file at {init}")
     try: folder = resolve_data(data)
     except (OSError, ValueError, RuntimeError) as e: raise TrainingError(str(e)) from e  # missing, no photos, no Kaggle or COCO download
     n = len(find_images(folder))
@@ -182,11 +183,25 @@ def _resume_state(out:Path, run:dict):
     if not isinstance(state, dict) or not isinstance(state.get('run'), dict):
         raise TrainingError(f"{path} is not a colorgan checkpoint: it holds no run settings. {what_to_do}")
     more_gan = lambda k: k == 'gan_epochs' and run[k] >= state['done']['gan']  # more GAN epochs continue the run: its lr is constant
-    changed = sorted(k for k in run if state['run'].get(k) != run[k] and not more_gan(k))
+    changed = sorted(k for k in run.keys() | state['run'].keys() if state['run'].get(k) != run.get(k) and not more_gan(k))
     if changed:
         raise TrainingError(f"{out} holds a checkpoint of a different run (changed: {', '.join(changed)}). "
                             "Use another --out, or delete the checkpoint to start again.")
     return state
+
+# %% ../nbs/09_train.ipynb #7ed6b60d
+def _initial_generator(init,           # a generator file to start from, or None
+                       chroma_scale,   # what the caller asked for; None: the file's
+                       hints:bool,     # whether the run trains with hints
+                      ):               # the generator to fine-tune, or None to build a new one
+    "The generator in `init`, widened to take hints if the run trains with them; TrainingError if it cannot be used."
+    if init is None: return None
+    try: generator = load_generator(init)
+    except (OSError, ValueError) as e: raise TrainingError(f'--init: {first_line(e)}') from None
+    if chroma_scale not in (None, generator.chroma_scale):
+        raise TrainingError(f'--init: {init} predicts colour at 1/{generator.chroma_scale} size, not at 1/{chroma_scale} (leave out --chroma-scale)')
+    if generator.in_channels > 1 and not hints: raise TrainingError(f'--init: {init} takes colour hints; train it with --hints')
+    return (with_hints(generator) if hints else generator).train()
 
 # %% ../nbs/09_train.ipynb #87daeeb3
 def _resume_loss_scale(learn, state:dict):
@@ -215,17 +230,21 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
           device=None,             # 'cpu', 'cuda', ...; the best available if None
           compile:bool=False,      # `torch.compile` the networks (worth it for long GPU runs)
           decode_on_device:bool=False, # decode JPEGs on the device (keeps a GPU fed from few CPU cores)
-          chroma_scale:int=1,      # the generator predicts ab at full size (1), or at 1/2 or 1/4 of it: fewer FLOPs
+          chroma_scale:int=None,   # the generator predicts ab at full size (1), or at 1/2 or 1/4 of it: fewer FLOPs; None: 1, or `init`'s
           rebalance:bool=False,    # weight L1 by the rarity of each pixel's true colour in the training photos (`RebalancedL1`)
           limit:int=None,          # train on at most this many of the photos (a seeded draw, e.g. 10,000 of `coco_sample`)
           d_augment:bool=False,    # DiffAugment what the discriminator judges (`diff_augment`): keeps it from memorising few photos
           min_crop:float=1.,       # training squares zoom in, down to this share of a photo's shorter side (`CropFlip`)
           checkpoint_every:int=1,  # write the checkpoint every this many epochs, and after each stage's last (see `Checkpointer`)
           keep_checkpoint:str='last', # when the run ends, keep its last checkpoint ('last': more GAN epochs can follow) or delete it ('none')
+          hints:bool=False,        # train a generator that takes colour hints, with hints simulated from the truth (`SimulateHints`)
+          init=None,               # start from this generator file (e.g. the default model) instead of `pretrained` weights
           progress:bool=None,      # fastai's progress bars (True) or one `EpochLog` line per epoch (False); None: bars on a terminal
          ) -> Path:                # the saved generator.safetensors
     "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
-    folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale, valid_pct)
+    folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale, valid_pct, init)
+    initial = _initial_generator(init, chroma_scale, hints)  # before anything is written: a bad model file stops here
+    chroma_scale = initial.chroma_scale if initial is not None else chroma_scale or 1
     out, bars, device = Path(out), sys.stdout.isatty() if progress is None else progress, default_device(device)
     if device.type == 'cuda': torch.cuda.set_device(device)  # each process on its own GPU before anything opens a CUDA context
     if not rank_distrib():
@@ -235,7 +254,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
             remove_stale_temps(d)  # a run killed mid-write left them; they can be hundreds of MB
     run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
                pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance, limit=limit,
-               d_augment=d_augment, min_crop=min_crop)
+               d_augment=d_augment, min_crop=min_crop, **({'hints': True} if hints else {}), **({'init': str(init)} if init else {}))
     state = _resume_state(out, run)
     torch.manual_seed(seed)
     try:
@@ -243,7 +262,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
             dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device,
                           decode_on_device=decode_on_device, limit=limit, min_crop=min_crop)
     except ValueError as e: raise TrainingError(f'{data}: {first_line(e)}') from None  # e.g. none of the photos can be read
-    try: generator = build_generator(None if state else pretrained, chroma_scale)
+    try: generator = initial if initial is not None else build_generator(None if state else pretrained, chroma_scale, hints)
     except (OSError, ValueError, RuntimeError) as e: raise TrainingError(first_line(e)) from None  # a bad --pretrained file
     done, history = dict(pretrain=0, gan=0), []
     if state:
@@ -301,7 +320,7 @@ def train_command(a, # the arguments, as `train_parser` parsed them
     try: path = train(a.data, a.out, a.size, a.bs, a.pretrain_epochs, a.gan_epochs, a.pretrain_lr, a.gan_lr, a.lambda_l1, pretrained,
                       a.seed, a.valid_pct, a.workers, usable_device(a.device), a.compile, a.decode_on_device, a.chroma_scale, a.rebalance,
                       limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop, checkpoint_every=a.checkpoint_every,
-                      keep_checkpoint=a.keep_checkpoint)
+                      keep_checkpoint=a.keep_checkpoint, hints=a.hints, init=a.init)
     except TrainingError as e: raise CommandError(str(e)) from None
     except NonFiniteLossError as e: raise CommandError(str(e).strip().splitlines()[-1].strip(), FAILED) from None  # without fastai's preamble
     except OSError as e: raise CommandError(first_line(e), FAILED) from None  # e.g. a full disk: a `WriteError` naming the file
