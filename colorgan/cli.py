@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/cli.html.md"""
 # %% auto #0
 __all__ = ['DONE', 'FAILED', 'USAGE', 'MAX_STRENGTH', 'MAX_RENDER_SIZE', 'OPTIONS', 'COMMANDS', 'exit_codes', 'CommandError',
            'error', 'first_line', 'positive_int', 'count', 'positive_float', 'fraction', 'share', 'port', 'quality',
-           'strength', 'check_render_size', 'multiple_of_32', 'command_parser', 'add_options', 'add_renamed',
+           'counts', 'strength', 'check_render_size', 'multiple_of_32', 'command_parser', 'add_options', 'add_renamed',
            'default_model_path', 'default_model_missing', 'model_path', 'usable_device', 'data_folder',
            'command_warnings', 'advice', 'run_command', 'train_parser', 'colorize_parser', 'eval_parser', 'app_parser',
            'bench_parser', 'train_main', 'colorize_main', 'eval_main', 'app_main', 'bench_main']
@@ -94,6 +94,10 @@ def port(text:str) -> int: # 1 to 65535
 def quality(text:str) -> int: # 1 to 100
     "argparse type: a JPEG or WebP quality, 1 to 100."
     return _whole_number_from(text, 1, 100)
+
+def counts(text:str) -> list: # whole numbers from 0
+    "argparse type: comma-separated whole numbers of at least 0, such as numbers of hints."
+    return [count(t.strip()) for t in text.split(',')]
 
 MAX_STRENGTH = 10.  # colour strengths run from 0 (gray) through 1 (the model's own colour) up to this
 
@@ -365,6 +369,12 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default='colorgan-eval', metavar='FOLDER', help='folder for metrics.csv, metrics.md and comparison.png')
     add_options(p, 'render_size', 'bs', 'device', bs=dict(default=8, help='photos colorized at a time'))
     p.add_argument('--show', type=count, default=4, metavar='N', help='photos in comparison.png (0: no comparison.png)')
+    p.add_argument('--hints', type=counts, default=[0], metavar='N,N,...', help='numbers of hints per photo to score, each sampled '
+                   '(seeded) from the true colours, e.g. 0,1,5,10,20: a row for each, next to a baseline that spreads the same hints '
+                   'without learning, and hints.png (default: 0, automatic only)')
+    p.add_argument('--strength', type=strength, metavar='S', help="colour strength: 0 gray, 1 the model's own colour (default: the "
+                   'strength chosen for the model, else 1)')
+    p.add_argument('--seed', type=int, default=0, help="seed of the hints' points")
     return add_renamed(p, '--size', '--render-size')
 
 # %% ../nbs/01b_cli.ipynb #804dcb2d

@@ -6,7 +6,7 @@ Docs: https://colorgan.github.io/colorgan/hints.html.md"""
 
 # %% auto #0
 __all__ = ['MAX_HINT_HALF', 'paint_hints', 'box_means', 'sample_hints', 'SimulateHints', 'Hint', 'parse_hints', 'read_hints',
-           'write_hints', 'hint_map', 'hints_from_photo']
+           'write_hints', 'hint_colours', 'hint_map', 'hints_from_photo']
 
 # %% ../nbs/06b_hints.ipynb #236501ee
 import json, math
@@ -137,6 +137,12 @@ def write_hints(path, hints:list) -> Path:
     return path
 
 # %% ../nbs/06b_hints.ipynb #ab20b011
+def hint_colours(hints:list,   # of `Hint`
+                 device='cpu',
+                ) -> torch.Tensor: # (1,3,K,1) Lab
+    "The colours of `hints` in Lab."
+    return rgb_to_lab(torch.tensor([_hex_rgb(p.color) for p in hints], dtype=torch.uint8, device=device).T.reshape(1, 3, -1, 1))
+
 def hint_map(hints:list,       # of `Hint`, in pixels of the photo
              photo_size:tuple, # (width, height) of the photo
              box:tuple,        # (top, left, height, width) of the photo in the tile, as `letterbox` gives it
@@ -147,8 +153,7 @@ def hint_map(hints:list,       # of `Hint`, in pixels of the photo
     top, left, h, w = box
     scale = h / photo_size[1]
     if not hints: return torch.zeros(1, HINT_CHANNELS, render_size, render_size, device=device)
-    rgb = torch.tensor([_hex_rgb(p.color) for p in hints], dtype=torch.uint8, device=device).T[None, :, :, None]  # (1,3,K,1)
-    ab = (rgb_to_lab(rgb)[0, 1:, :, 0].T / AB_SCALE)[None]  # (1,K,2)
+    ab = (hint_colours(hints, device)[0, 1:, :, 0].T / AB_SCALE)[None]  # (1,K,2)
     centers = torch.tensor([[[min(h - 1, int(p.y * scale)) + top, min(w - 1, int(p.x * scale)) + left] for p in hints]], device=device)
     half = torch.tensor([[0 if p.radius is None else min(MAX_HINT_HALF, round(p.radius * scale)) for p in hints]], device=device)
     return paint_hints(centers, half, ab, torch.ones(1, len(hints), dtype=torch.bool, device=device), (render_size, render_size))

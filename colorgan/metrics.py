@@ -6,7 +6,8 @@ Docs: https://colorgan.github.io/colorgan/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['FID_NOTE', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'grayscale', 'image_metrics', 'colour_photos',
-           'evaluate', 'comparison_figure', 'markdown_table', 'notes', 'eval_command', 'eval_cli']
+           'spread_hints', 'evaluate', 'hints_figure', 'comparison_figure', 'markdown_table', 'notes', 'eval_command',
+           'eval_cli']
 
 # %% ../nbs/13_metrics.ipynb #6c654508
 import time, warnings
@@ -17,7 +18,8 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from .color import rgb_to_lab, lab_to_rgb
 from .cli import FAILED, CommandError, check_render_size, data_folder, first_line, model_path, run_command, usable_device
 from .images import check_writable, find_images, open_image, write_atomically, ImageReadError
-from .inference import colorize_images, model_render_size
+from .inference import colorize_images, fit_gamut, model_render_size, takes_hints
+from .hints import hint_colours, hints_from_photo
 from .model import load_generator
 
 # %% ../nbs/13_metrics.ipynb #dea178b1
@@ -115,36 +117,83 @@ def _batches(items, bs):
         if len(batch) == bs: yield batch; batch = []
     if batch: yield batch
 
+# %% ../nbs/13_metrics.ipynb #404405e6
+def spread_hints(image:Image.Image, # a colorization, e.g. the model's automatic one
+                 hints:list,        # of `Hint`, in the photo's pixels
+                 sigma:float=0.15,  # the Gaussian's standard deviation, as a share of the photo's longer side
+                ) -> Image.Image:   # the same L, its ab moved toward the hints
+    "The no-learning baseline: `image` corrected by `hints`, their ab residuals spread by normalized Gaussian interpolation."
+    lab = rgb_to_lab(torch.from_numpy(_as_rgb_array(image)).permute(2, 0, 1)[None].float() / 255)
+    if not hints: return image
+    H, W = lab.shape[-2:]
+    ys, xs = (torch.tensor([min(int(getattr(h, k)), n - 1) for h in hints]) for k, n in (('y', H), ('x', W)))
+    residual = hint_colours(hints)[0, 1:, :, 0] - lab[0, 1:, ys, xs]          # (2,K) a*b* units
+    s = sigma * max(H, W)
+    wy = torch.exp(-(torch.arange(H)[:, None] - ys[None]) ** 2 / (2 * s * s))  # (H,K)
+    wx = torch.exp(-(torch.arange(W)[:, None] - xs[None]) ** 2 / (2 * s * s))  # (W,K)
+    weights = (wy @ wx.T).clamp(min=1e-30)                                      # (H,W): the sum over hints
+    lab[0, 1:] += torch.stack([(wy * r) @ wx.T for r in residual]) / weights
+    return Image.fromarray((lab_to_rgb(fit_gamut(lab))[0].permute(1, 2, 0) * 255).round().byte().numpy())
+
 # %% ../nbs/13_metrics.ipynb #2e9b547c
+def _label(method, n): return method if n == 0 else f"{method} + {n} hint{'s' if n > 1 else ''}"
+
 def evaluate(generator:torch.nn.Module, # a generator, e.g. from `load_generator`
              folder, # a folder of colour photos
              render_size:int=None, # the size the generator sees, a multiple of 32; default: `model_render_size`
              device=None, # where to run it; default: where the generator is
              bs:int=8, # photos colorized at a time
-            ) -> pd.DataFrame: # a row for 'model' and one for 'grayscale': mean psnr, ssim, colorfulness, delta_colorfulness, images_per_s
-    "Colorize the black-and-white version of every colour photo in `folder` and compare with the real colours."
+             hints:tuple=(0,), # numbers of hints from the truth per photo (`hints_from_photo`); 0: automatic
+             strength:float=None, # colour strength; default: `model_strength`
+             seed:int=0, # seeds the hints' points
+            ) -> pd.DataFrame: # rows 'model', 'model + N hints', 'no learning + N hints', 'grayscale': mean psnr, ssim, colorfulness, delta_colorfulness, images_per_s
+    "Colorize the black-and-white version of every colour photo in `folder`, with each number of `hints`, and compare with the real colours."
     render_size = check_render_size(render_size or model_render_size(generator))
     if bs < 1: raise ValueError(f'bs must be at least 1, got {bs}')
+    counts = sorted(set(hints))
+    if not counts or counts[0] < 0: raise ValueError(f'numbers of hints are whole numbers from 0, got {hints!r}')
+    if counts[-1] and not takes_hints(generator): raise ValueError('this model takes no colour hints: it was trained without them')
     files = find_images(folder)
     if not files: raise FileNotFoundError(f'{folder}: no images found (looked for jpg, png, webp, bmp, tif and gif files)')
-    scores, seconds, n, failed = dict(model=[], grayscale=[]), 0., 0, []
+    names = [_label('model', n) for n in [0] + [n for n in counts if n]] + [_label('no learning', n) for n in counts if n] + ['grayscale']
+    scores, seconds, n_photos, failed = {name: [] for name in names}, 0., 0, []
     for batch in _batches(colour_photos(files, failed), bs):
         truths = [image for _, image in batch]
-        if n == 0: colorize_images(truths[:1], generator, render_size=render_size, device=device)  # warm-up, not timed
+        if n_photos == 0: colorize_images(truths[:1], generator, render_size=render_size, device=device)  # warm-up, not timed
         grays = [grayscale(t) for t in truths]
         start = time.perf_counter()
-        preds = colorize_images(grays, generator, render_size=render_size, device=device, bs=bs)
+        autos = colorize_images(grays, generator, render_size=render_size, device=device, bs=bs, strength=strength)
         seconds += time.perf_counter() - start
-        for truth, gray, pred in zip(truths, grays, preds):
-            scores['model'].append(image_metrics(pred, truth))
-            scores['grayscale'].append(image_metrics(gray, truth))
-        n += len(batch)
-    if n == 0: raise ValueError(f'{folder}: none of its {len(files)} images is a readable colour photo of at least 7x7 pixels')
+        for n in counts:
+            if n == 0: continue
+            steer = [hints_from_photo(np.asarray(t), n, seed=seed + n_photos + k) for k, t in enumerate(truths)]
+            preds = colorize_images(grays, generator, render_size=render_size, device=device, bs=bs, hints=steer, strength=strength)
+            scores[_label('model', n)] += [image_metrics(p, t) for p, t in zip(preds, truths)]
+            scores[_label('no learning', n)] += [image_metrics(spread_hints(a, h), t) for a, h, t in zip(autos, steer, truths)]
+        scores['model'] += [image_metrics(a, t) for a, t in zip(autos, truths)]
+        scores['grayscale'] += [image_metrics(g, t) for g, t in zip(grays, truths)]
+        n_photos += len(batch)
+    if n_photos == 0: raise ValueError(f'{folder}: none of its {len(files)} images is a readable colour photo of at least 7x7 pixels')
     df = pd.DataFrame({name: pd.DataFrame(rows).mean() for name, rows in scores.items()}).T
-    df['images_per_s'] = [n / max(seconds, 1e-9), float('nan')]  # the grayscale baseline colorizes nothing: no speed to report
+    df['images_per_s'] = [n_photos / max(seconds, 1e-9)] + [float('nan')] * (len(df) - 1)  # automatic colorization only
     df.index.name = 'method'
-    df.attrs.update(n_images=n, render_size=render_size, failed=failed)  # failed: (path, reason) of the files that cannot be read
+    df.attrs.update(n_images=n_photos, render_size=render_size, failed=failed, hints=counts)  # failed: (path, reason) of the files that cannot be read
     return df
+
+# %% ../nbs/13_metrics.ipynb #674771c9
+def hints_figure(df:pd.DataFrame, # from `evaluate` with several numbers of hints
+                 title:str='',    # e.g. what the photos are
+                ) -> plt.Figure:
+    "PSNR against the number of hints from the truth: the model, the no-learning baseline and the grayscale photo."
+    counts = df.attrs['hints']
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.plot(counts, [df.psnr[_label('model', n)] for n in counts], 'o-', label='model')
+    ax.plot(counts, [df.psnr[_label('model' if n == 0 else 'no learning', n)] for n in counts], 's--', label='no learning (spread hints)')
+    ax.axhline(df.psnr['grayscale'], color='gray', lw=1, label='grayscale input')
+    ax.set_xlabel('hints per photo, from the true colours'); ax.set_ylabel('PSNR (dB)'); ax.set_xticks(counts)
+    ax.set_title(title, fontsize=10); ax.legend(fontsize=8); ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/13_metrics.ipynb #7823b664
 def comparison_figure(generator, # the generator, or a dict of generators by row label, e.g. {'default': g, 'seed recipe': g0}
@@ -153,6 +202,7 @@ def comparison_figure(generator, # the generator, or a dict of generators by row
                       render_size:int=None, # the size the generators see; default: each its own `model_render_size`
                       device=None, # where to run it
                       titles:dict=None, # optional column titles, by photo path
+                      strength:float=None, # colour strength; default: each model's `model_strength`
                      ) -> plt.Figure: # rows: grayscale, each model, truth
     "A grid of the first `n` colour photos: the grayscale input, each model's colorization and the truth."
     files = find_images(photos) if isinstance(photos, (str, Path)) else [Path(f) for f in photos]
@@ -161,7 +211,7 @@ def comparison_figure(generator, # the generator, or a dict of generators by row
     truths = [image for _, image in picked]
     grays = [grayscale(t) for t in truths]
     models = generator if isinstance(generator, dict) else {'model': generator}
-    rows = dict(grayscale=grays, **{name: colorize_images(grays, g, render_size=render_size, device=device) for name, g in models.items()},
+    rows = dict(grayscale=grays, **{name: colorize_images(grays, g, render_size=render_size, device=device, strength=strength) for name, g in models.items()},
                 truth=truths)
     fig, axs = plt.subplots(len(rows), len(truths), figsize=(2.6 * len(truths), 2.6 * len(rows)), squeeze=False)
     for r, (name, images) in enumerate(rows.items()):
@@ -207,16 +257,21 @@ def eval_command(a, # the arguments, as `eval_parser` parsed them
     except Exception as e: raise CommandError(f'cannot load the model {model}: {first_line(e)}') from None
     try: check_writable(out)  # before the work, not after it
     except OSError as e: raise CommandError(first_line(e)) from None
-    try: df = evaluate(generator, folder, render_size=a.render_size, device=device, bs=a.bs)
+    try: df = evaluate(generator, folder, render_size=a.render_size, device=device, bs=a.bs, hints=a.hints, strength=a.strength, seed=a.seed)
     except ValueError as e: raise CommandError(first_line(e), FAILED) from None  # no photo could be scored
     table = markdown_table(df)
-    summary = f"{df.attrs['n_images']} photos from {folder}, render size {df.attrs['render_size']}, model {model}"
+    summary = (f"{df.attrs['n_images']} photos from {folder}, render size {df.attrs['render_size']}, model {model}" +
+               (f", hints seeded with {a.seed}" if len(df) > 2 else ''))
     print(f"{summary}\n\n{table}\n\n{notes(a.data, a.model)}")  # before writing: a full disk loses no numbers
     try:
         written = [write_atomically(out/'metrics.csv', lambda tmp: df.to_csv(tmp)),
                    write_atomically(out/'metrics.md', lambda tmp: tmp.write_text(f'{summary}\n\n{table}\n\n{notes(a.data, a.model)}\n'))]
+        if len(df.attrs['hints']) > 1:
+            fig = hints_figure(df, f"{df.attrs['n_images']} photos from {folder.name}")
+            written.append(write_atomically(out/'hints.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png')))
+            plt.close(fig)
         if a.show:
-            fig = comparison_figure(generator, folder, n=a.show, render_size=a.render_size, device=device)
+            fig = comparison_figure(generator, folder, n=a.show, render_size=a.render_size, device=device, strength=a.strength)
             written.append(write_atomically(out/'comparison.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png')))
             plt.close(fig)
     except OSError as e: raise CommandError(first_line(e), FAILED) from None  # a `WriteError` naming the file
