@@ -58,10 +58,11 @@ def photo(workdir) -> Path:
 
 
 @contextlib.contextmanager
-def _serve(model: Path, log: Path):
-    "Start `colorgan-app --model model` on a free port; yields its URL, and stops it afterwards."
+def _serve(model: Path | None, log: Path, render_size: int = 64):
+    "Start `colorgan-app --model model` (None: the default model) on a free port; yields its URL, and stops it afterwards."
     port = _free_port()
-    cmd = command('colorgan-app') + ['--model', str(model), '--port', str(port), '--render-size', '64', '--device', 'cpu']
+    cmd = command('colorgan-app') + (['--model', str(model)] if model else []) + ['--port', str(port), '--device', 'cpu']
+    if render_size: cmd += ['--render-size', str(render_size)]
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', NO_PROXY='127.0.0.1,localhost', no_proxy='127.0.0.1,localhost',
                COLORGAN_HOME=str(log.parent/'colorgan-home'))  # the app's ONNX export goes here, not into the user's cache
     with open(log, 'w') as out:
@@ -132,3 +133,66 @@ def test_upload_colorize_download(server, photo):
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000
+
+
+def _fetch(page, server: str, src: str):
+    "The image at `src`, as the browser would get it."
+    from PIL import Image
+    return Image.open(io.BytesIO(page.request.get(src if src.startswith('http') else server.rstrip('/') + '/' + src.lstrip('/')).body()))
+
+
+def _ab_near(image, x: int, y: int, r: int = 4):
+    "The mean a*b* of `image` in the (2r+1)-pixel square around (x, y)."
+    import numpy as np, skimage
+    patch = np.asarray(image.convert('RGB'))[y - r:y + r + 1, x - r:x + r + 1] / 255
+    return skimage.color.rgb2lab(patch)[..., 1:].reshape(-1, 2).mean(0)
+
+
+def test_a_hint_steers_the_colour(workdir):
+    "With the default model: one click with a colour moves the result's colour near the click toward that colour, and the hints can be downloaded."
+    import numpy as np, skimage
+    from PIL import Image
+    from playwright.sync_api import sync_playwright, expect
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot, photo = ARTIFACTS/'app-hints.png', workdir/'astronaut_bw.png'
+    Image.fromarray(skimage.data.astronaut()).convert('L').resize((320, 320)).save(photo)
+    hint, (x, y) = '#2e86c1', (250, 60)  # blue, on the flat background right of the helmet
+    target = skimage.color.rgb2lab(np.array([[[0x2e, 0x86, 0xc1]]]) / 255)[0, 0, 1:]
+    with _serve(None, workdir/'hints.log', render_size=None) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={'width': 1280, 'height': 1400})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.locator('#input-image input[type=file]').set_input_files(str(photo))
+            expect(page.locator('#input-image img')).to_be_visible()
+            page.locator('#colorize-button').click()
+            result = page.locator('#result-image img')
+            expect(result).to_be_visible()
+            before = _fetch(page, url, result.get_attribute('src'))
+            page.locator('#hint-colour button.dialog-button').click()  # gradio's own picker: a dialog with a hex field
+            page.locator('#hint-colour input[type=text]').fill(hint)
+            page.locator('#hint-colour input[type=text]').press('Enter')
+            page.keyboard.press('Escape')
+            expect(page.locator('#hint-colour button.dialog-button')).to_have_attribute('style', 'background: rgb(46, 134, 193);')
+            box = result.bounding_box()
+            natural = result.evaluate('img => [img.naturalWidth, img.naturalHeight]')
+            assert natural == [320, 320], natural
+            scale = min(box['width'] / natural[0], box['height'] / natural[1])  # object-fit: contain
+            left, top = (box['width'] - natural[0] * scale) / 2, (box['height'] - natural[1] * scale) / 2
+            old_src = result.get_attribute('src')
+            result.click(position={'x': left + (x + 0.5) * scale, 'y': top + (y + 0.5) * scale})
+            expect(page.locator('#hints-table')).to_contain_text(hint)
+            expect(result).not_to_have_attribute('src', old_src)
+            after = _fetch(page, url, result.get_attribute('src'))
+            expect(page.locator('#hints-file a').first).to_be_visible()
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(shot), full_page=True)
+            print(f'\nscreenshot: {shot}')
+        finally:
+            browser.close()
+    old, new = np.linalg.norm(_ab_near(before, x, y) - target), np.linalg.norm(_ab_near(after, x, y) - target)
+    print(f'a*b* distance to the hint near the click: {old:.1f} before, {new:.1f} after')
+    assert new < old - 5, (old, new)
+    L = lambda im: skimage.color.rgb2lab(np.asarray(im.convert('RGB')) / 255)[..., 0]
+    assert np.abs(L(after) - L(before)).mean() < 1.5  # the lightness is the photo's own
