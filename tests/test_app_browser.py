@@ -109,7 +109,7 @@ def test_upload_colorize_download(server, photo):
             page = browser.new_page(viewport={'width': 1280, 'height': 900})
             page.set_default_timeout(30_000)
             page.goto(server)
-            expect(page.locator('#model-status')).to_contain_text('Model:')
+            expect(page.locator('#model-status')).to_contain_text('The model learned colours')
             page.locator('#input-image input[type=file]').set_input_files(str(photo))
             expect(page.locator('#input-image img')).to_be_visible()
             page.locator('#colorize-button').click()
@@ -127,9 +127,17 @@ def test_upload_colorize_download(server, photo):
             # the download button saves the photo under its own name, not as image.png
             test_download = page.locator('#result-image a[download]')
             assert test_download.get_attribute('download') == 'coffee_colorized.png', test_download.get_attribute('download')
+            # a colour photo: the page says that its colours will be replaced
+            expect(page.get_by_text('This photo already has colours of its own')).to_be_visible()
+            # one full-resolution download: the before/after slider (a preview) offers none
+            expect(page.locator('#before-after a[download], #before-after button[aria-label*="ownload"]')).to_have_count(0)
             page.wait_for_timeout(300)  # let the slider's images paint before the screenshot
             page.screenshot(path=str(shot), full_page=True)
             print(f'\nscreenshot: {shot}')
+            # a new photo clears the old one's result, which would otherwise stay on screen beside it
+            page.locator('#input-image button[aria-label="Remove Image"]').click()
+            expect(page.locator('#result-image img')).to_have_count(0)
+            expect(page.locator('#before-after img')).to_have_count(0)
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000
