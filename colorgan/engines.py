@@ -26,17 +26,17 @@ def export_onnx(generator:nn.Module, # a generator, e.g. from `load_generator`
     "Export `generator` to ONNX with dynamic batch, height and width (multiples of 32)."
     from torch.export import Dim
     generator = copy.deepcopy(unwrap_model(generator)).float().cpu()  # an fp32 graph, whatever device and autocast the model saw
-    x = torch.zeros(1, generator.in_channels, 64, 64)
-    names = dict(input_names=['L'], output_names=['ab'])
+    x, strength = torch.zeros(2, generator.in_channels, 64, 64), torch.ones(())  # a batch of 2: the exporter fixes sizes of 1
+    names = dict(input_names=['L', 'strength'], output_names=['ab'])
     def export(tmp):
         try:
             h, w = Dim('h32', min=1, max=1024), Dim('w32', min=1, max=1024)
-            torch.onnx.export(generator, (x,), tmp, dynamo=True, external_data=False, opset_version=opset, verbose=False,
-                              dynamic_shapes=({0: Dim('batch', min=1, max=4096), 2: 32 * h, 3: 32 * w},), **names)
+            torch.onnx.export(generator, (x, strength), tmp, dynamo=True, external_data=False, opset_version=opset, verbose=False,
+                              dynamic_shapes=({0: Dim('batch', min=1, max=4096), 2: 32 * h, 3: 32 * w}, None), **names)
         except Exception as e:
             warnings.warn(f'the torch.export ONNX exporter failed ({type(e).__name__}: {e}); using the TorchScript exporter')
             axes = {0: 'batch', 2: 'height', 3: 'width'}
-            torch.onnx.export(generator, (x,), tmp, dynamo=False, opset_version=opset, dynamic_axes={'L': axes, 'ab': axes}, **names)
+            torch.onnx.export(generator, (x, strength), tmp, dynamo=False, opset_version=opset, dynamic_axes={'L': axes, 'ab': axes}, **names)
     with evaluating(generator), torch.inference_mode(False): return write_atomically(path, export)  # the exporter needs autograd's bookkeeping
 
 # %% ../nbs/11_engines.ipynb #818f2422
@@ -57,13 +57,18 @@ class OnnxColorizer:
         self.path, self.session = Path(path), ort.InferenceSession(str(path), opts, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
         self.in_channels = self.session.get_inputs()[0].shape[1]  # 1: L; 4: L and hints
+        self.strength_input = len(self.session.get_inputs()) > 1  # exports older than the strength input take none
 
+    takes_strength = True
     def __call__(self, L:torch.Tensor, # (N,1,H,W) scaled L, or (N,4,H,W) L and hints; H and W multiples of 32
+                 strength=1.,          # scales the generator's own colour, as the generator's forward does
                 ) -> torch.Tensor:     # (N,2,H,W) scaled ab, on L's device
         "Predict scaled ab for scaled L, like the generator's forward."
         x = torch.nn.functional.pad(L.detach().float().cpu(), (0, 0, 0, 0, 0, self.in_channels - L.shape[1]))  # no hints: zeros
-        ab = self.session.run(None, {self.input_name: np.ascontiguousarray(x.numpy())})[0]
-        return torch.from_numpy(ab).to(L.device)
+        feed = {self.input_name: np.ascontiguousarray(x.numpy())}
+        if self.strength_input: feed['strength'] = np.array(strength, dtype=np.float32)
+        ab = self.session.run(None, feed)[0]
+        return torch.from_numpy(ab if self.strength_input else ab * strength).to(L.device)
 
     def __repr__(self): return f'OnnxColorizer({str(self.path)!r}, providers={self.session.get_providers()})'
 
@@ -88,12 +93,14 @@ class TorchColorizer(nn.Module):
 
     def train(self, mode:bool=True): return super().train(False)  # inference only: batch norm always uses its running statistics
 
+    takes_strength = True
     def forward(self, L:torch.Tensor, # (N,1,H,W) scaled L
+                strength=1.,          # scales the generator's own colour, as the generator's forward does
                ) -> torch.Tensor:     # (N,2,H,W) scaled ab, float32, in the usual (contiguous) memory format
         "Predict scaled ab for scaled L, like the generator's forward."
         amp = torch.autocast(L.device.type, dtype=self.dtype) if self.dtype is not None else contextlib.nullcontext()
         with torch.inference_mode(), amp:
-            return self.generator(L.contiguous(memory_format=torch.channels_last)).float().contiguous()
+            return self.generator(L.contiguous(memory_format=torch.channels_last), strength).float().contiguous()
 
     def extra_repr(self) -> str: return f"dtype={str(self.dtype).replace('torch.', '') if self.dtype else 'float32'}"
 

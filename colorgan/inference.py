@@ -172,7 +172,8 @@ def colorize_images(images:list,          # PIL images (or numpy arrays), any mo
             x = torch.cat(tiles) / L_SCALE - 1
             if any(hints[i:i + bs]):
                 x = torch.cat([x, torch.cat([hint_map(h or [], s, b, render_size, x.device) for h, s, b in zip(hints[i:i + bs], sizes, boxes)])], 1)
-            ab = generator(x).float() * strength
+            ab = (generator(x, strength) if getattr(unwrap_model(generator) if isinstance(generator, nn.Module) else generator, 'takes_strength', False)
+                  else generator(x) * strength).float()  # a generator scales its own colour, and keeps the hinted colours
             if not torch.isfinite(ab).all():
                 raise ValueError('the model predicted NaN or infinite colours: its weights are broken (did its training diverge?)')
             for k, (alpha, L, (t, l, h, w)) in enumerate(zip(alphas, Ls, boxes)):
