@@ -6,8 +6,8 @@ Docs: https://colorgan.github.io/colorgan/metrics.html.md"""
 
 # %% auto #0
 __all__ = ['FID_NOTE', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'grayscale', 'image_metrics', 'colour_photos',
-           'spread_hints', 'evaluate', 'hints_figure', 'comparison_figure', 'markdown_table', 'notes', 'eval_command',
-           'eval_cli']
+           'spread_hints', 'evaluate', 'hints_figure', 'strength_frontier', 'frontier_figure', 'comparison_figure',
+           'markdown_table', 'notes', 'eval_command', 'eval_cli']
 
 # %% ../nbs/13_metrics.ipynb #6c654508
 import time, warnings
@@ -192,6 +192,31 @@ def hints_figure(df:pd.DataFrame, # from `evaluate` with several numbers of hint
     ax.axhline(df.psnr['grayscale'], color='gray', lw=1, label='grayscale input')
     ax.set_xlabel('hints per photo, from the true colours'); ax.set_ylabel('PSNR (dB)'); ax.set_xticks(counts)
     ax.set_title(title, fontsize=10); ax.legend(fontsize=8); ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/13_metrics.ipynb #00fc01dd
+def strength_frontier(generator, # a generator, e.g. from `load_generator`
+                      folder,    # a folder of colour photos
+                      strengths:tuple=(0.25, 0.5, 0.75, 1., 1.25), # the colour strengths to score
+                      **kwargs,  # passed on to `evaluate`, e.g. `render_size`
+                     ) -> pd.DataFrame: # a row per strength, and one for the grayscale photo (strength 0)
+    "The metrics of `generator` on `folder` at each colour strength, with the grayscale baseline."
+    rows = {s: evaluate(generator, folder, strength=s, **kwargs) for s in strengths}
+    df = pd.DataFrame([r.loc['model'] for r in rows.values()] + [rows[strengths[0]].loc['grayscale']], index=[*strengths, 0.])
+    df.index.name = 'strength'
+    return df.drop(columns='images_per_s')
+
+def frontier_figure(frontiers:dict, # {model name: `strength_frontier` table}
+                   ) -> plt.Figure:
+    "PSNR against colourfulness at each strength, a curve per model, with the grayscale photo as a line."
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for name, df in frontiers.items():
+        coloured = df.drop(index=0.)
+        ax.plot(coloured.colorfulness, coloured.psnr, 'o-', label=name)
+        for s, row in coloured.iterrows(): ax.annotate(f'{s:g}', (row.colorfulness, row.psnr), fontsize=7, xytext=(3, 3), textcoords='offset points')
+    ax.axhline(next(iter(frontiers.values())).psnr[0.], color='gray', lw=1, label='grayscale input')
+    ax.set_xlabel('colourfulness (labels: strength)'); ax.set_ylabel('PSNR (dB)'); ax.legend(fontsize=8); ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
