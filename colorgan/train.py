@@ -287,6 +287,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
         if state and done['gan'] == 0 and done['pretrain']:
             learn.opt.load_state_dict(state['generator_opt'])
             _resume_loss_scale(learn, state)
+        if bars and not rank_distrib(): print(f"pretrain: epochs {done['pretrain'] + 1}-{pretrain_epochs} of L1 pretraining", flush=True)  # the bars name no stage
         with data_parallel(learn): learn.fit_one_cycle(pretrain_epochs, pretrain_lr, cbs=stage_cbs('pretrain'))
 
     if done['gan'] < gan_epochs:
@@ -301,6 +302,7 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
             learn.gan_trainer.d_opt_state = state['discriminator_opt']  # loaded once D is on its device (see `08_gan`)
             learn.gan_trainer.d_scaler_state = state.get('discriminator_scaler')
             _resume_loss_scale(learn, state)
+        if bars and not rank_distrib(): print(f"gan: epochs {done['gan'] + 1}-{gan_epochs} of GAN + L1 training", flush=True)
         with data_parallel(learn): learn.fit(gan_epochs, cbs=stage_cbs('gan'))
 
     path = out/'generator.safetensors'
