@@ -65,3 +65,11 @@ def test_every_import_is_declared():
         names = {d.lower().replace('_', '-') for d in distributions.get(top, [])}
         assert names & declared, f'{top} (imported by {sorted(where)}) comes from {names or "no installed distribution"}, not declared'
     assert {'torch', 'fastai', 'PIL', 'numpy', 'fastprogress', 'fasttransform', 'gradio'} <= set(imports)
+
+
+def test_no_saved_output_points_at_a_local_server():
+    "The docs site shows the notebooks' saved outputs: an app's iframe or link to 127.0.0.1 would be an empty box there."
+    local = re.compile(r'<iframe|https?://(127\.0\.0\.1|localhost|0\.0\.0\.0)[:/]')
+    found = [(nb.name, cell.get('id')) for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
+             for cell in json.loads(nb.read_text())['cells'] if local.search(json.dumps(cell.get('outputs', [])))]
+    assert found == [], f'saved outputs that point at a server on this machine (clear them): {found}'
