@@ -51,3 +51,27 @@ def test_quickstart():
     assert any('load_generator(MODEL' in c and 'files.download' in c for c in code)  # the default model, or one of yours; the result downloaded
     readme = (ROOT/'README.md').read_text()
     assert readme.index('nbs/quickstart.ipynb') < readme.index('## ')  # the badge heads the README
+
+
+def test_shell_lines_expand_and_parse():
+    "Every `!colorgan-…` line of every notebook, expanded as IPython expands it, is a command line that colorgan's parser accepts."
+    import shlex
+    from IPython.core.interactiveshell import InteractiveShell
+    from colorgan.cli import COMMANDS
+    shell, checked = InteractiveShell.instance(), 0
+    unsafe = ('google', 'drive.', 'kaggle', 'files.', 'load_generator', 'colorize(')  # settings that need Colab, a download or a model
+    for nb in sorted(NBS.glob('*.ipynb')):
+        for cell in cells(nb.name):
+            text = body(src(cell))
+            for line in (l.strip() for l in text.splitlines() if l.strip().startswith('!colorgan-')):
+                for model in (None, 'runs/demo/generator.safetensors'):
+                    shell.user_ns.update(MODEL=model, DATA='sample', OUT='/content/drive/MyDrive/colorgan-run')
+                    settings = [l for l in text.splitlines() if re.match(r'[A-Z][A-Z_]* = ', l) and not any(u in l for u in unsafe)]
+                    exec('\n'.join(settings), shell.user_ns)  # the cell's own settings, e.g. the app's arguments
+                    argv = shlex.split(shell.var_expand(line[1:]))
+                    assert '{' not in ' '.join(argv), f'{nb.name}: IPython left {line!r} unexpanded: {argv}'
+                    parser = COMMANDS[argv[0]][0]()
+                    try: parser.parse_args(argv[1:])
+                    except SystemExit: raise AssertionError(f'{nb.name}: {argv[0]} refuses {argv[1:]} (from {line!r})') from None
+                    checked += 1
+    assert checked >= 4, checked  # the quick start's app and training lines, each with and without a model
