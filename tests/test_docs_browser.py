@@ -34,6 +34,12 @@ def test_rendered_pages_show_figures(tmp_path):
                 sizes = page.eval_on_selector_all('.output_png img', 'imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])')
                 linked = page.eval_on_selector_all('.text_cell_render img:not([src^="http"])', 'imgs => imgs.map(i => [i.src, i.naturalWidth])')
                 assert title and all(w > 0 for _, w in linked), (page_name, title, linked)
+                # navigation as on the real site: a sidebar of the pages, titles from the front matter, links to pages
+                assert page.title().endswith(' – colorgan') and page.title() != 'Notebook – colorgan', page.title()
+                assert sorted(page.eval_on_selector_all('#sidebar a', 'as => as.map(a => a.getAttribute("href"))')) == sorted(PAGES.values())
+                assert page.eval_on_selector_all('a[href*=".ipynb"]:not([href^="http"])', 'as => as.length') == 0, page_name
+                assert not page.locator('blockquote').first.inner_text().startswith(("'", '"')) if page.locator('blockquote').count() else True
+                page.screenshot(path=str(tmp_path/f'{page_name}.png'))
                 n_linked = LINKED_FIGURES.get(page_name)
                 if n_linked: assert len(linked) == n_linked, (page_name, linked)
                 else: assert sizes and all(w > 100 and h > 50 for w, h in sizes), (page_name, title, sizes)

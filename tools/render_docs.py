@@ -34,10 +34,25 @@ def front_matter(nb):
     first = nb['cells'][0] if nb['cells'] else {}
     if first.get('cell_type') != 'raw': return {}
     text = ''.join(first['source']).strip().strip('-')
-    return {k.strip(): ' '.join(v.split()) for k, v in re.findall(r'^(\w[\w-]*):(.*(?:\n  .*)*)', text, re.M)}
+    return {k.strip(): ' '.join(v.split()).strip('\'"') for k, v in re.findall(r'^(\w[\w-]*):(.*(?:\n  .*)*)', text, re.M)}
 
-def as_page(nb):
-    "A processed notebook as nbconvert wants it: front matter as a heading, nbdev's cell keys dropped, `#|` directives obeyed."
+def page_name(nb_path) -> str:
+    "The page a processed notebook becomes: its front matter's output-file (nbdev names chapter pages after their module)."
+    return front_matter(json.loads(Path(nb_path).read_text())).get('output-file') or Path(nb_path).with_suffix('.html').name
+
+def html_links(text:str, pages:dict) -> str:
+    "Markdown links to notebooks (`05_data.ipynb`, `05_data.ipynb#a-batch`) turned into links to their pages, as Quarto turns them."
+    return re.sub(r'\]\(([\w.-]+)\.ipynb(#[^)]*)?\)', lambda m: f"]({pages.get(m[1] + '.ipynb', m[1] + '.html')}{m[2] or ''})", text)
+
+def sidebar(pages:dict, titles:dict, current:str) -> str:
+    "An HTML list of every page, the current one in bold: the navigation Quarto's sidebar gives the real site."
+    items = ''.join(f'<li>{"<b>" if page == current else ""}<a href="{page}">{titles[nb]}</a>{"</b>" if page == current else ""}</li>'
+                    for nb, page in pages.items())
+    return (f'<nav id="sidebar" style="position:fixed;left:0;top:0;width:210px;height:100%;overflow:auto;padding:8px;'
+            f'font-size:13px;border-right:1px solid #ddd;background:#fafafa"><ul style="padding-left:14px">{items}</ul></nav>')
+
+def as_page(nb, pages:dict=None):
+    "A processed notebook as nbconvert wants it: front matter as a heading, nbdev's cell keys dropped, `#|` directives obeyed, links to pages."
     fm = front_matter(nb)
     if fm:  # Quarto turns the front matter into the page's title; here a markdown heading does
         nb['cells'][0] = dict(cell_type='markdown', id='title', metadata={}, source=f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}")
@@ -48,6 +63,7 @@ def as_page(nb):
             for out in cell.get('outputs', []):  # show_doc's markdown carries Quarto link attributes, which plain markdown shows as text
                 if 'text/markdown' in out.get('data', {}):
                     out['data']['text/markdown'] = re.sub(r'\{target="_blank"[^}]*\}', '', ''.join(out['data']['text/markdown']))
+        if cell['cell_type'] == 'markdown': cell['source'] = html_links(''.join(cell['source']), pages or {})
         if cell['cell_type'] != 'code': continue
         lines = ''.join(cell['source']).splitlines(keepends=True)
         directives = [l for l in lines if l.startswith('#|')]
@@ -55,14 +71,16 @@ def as_page(nb):
         if any('echo: false' in d for d in directives): cell['metadata']['transient'] = {'remove_source': True}
     return nb
 
-def render(nb_path, out):
-    "Write one processed notebook as an HTML page in `out`; return the page's path."
+def render(nb_path, out, pages:dict, titles:dict):
+    "Write one processed notebook as an HTML page in `out`, titled and with the sidebar; return the page's path."
     import nbformat
     from nbconvert import HTMLExporter
-    nb = json.loads(Path(nb_path).read_text())
-    page = out/(front_matter(nb).get('output-file') or Path(nb_path).with_suffix('.html').name)
-    nb = nbformat.reads(json.dumps(as_page(nb)), as_version=4)
-    html, _ = HTMLExporter(template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
+    nb, page = json.loads(Path(nb_path).read_text()), out/pages[Path(nb_path).name]
+    nb = nbformat.reads(json.dumps(as_page(nb, pages)), as_version=4)
+    html, _ = HTMLExporter(template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(
+        nb, resources={'metadata': {'name': f"{titles[Path(nb_path).name]} – colorgan"}})
+    html = html.replace('<body', '<body style="margin-left:230px"', 1)
+    html = re.sub(r'(<body[^>]*>)', lambda m: m[1] + sidebar(pages, titles, page.name), html, count=1)
     page.write_text(html, encoding='utf-8')
     return page
 
@@ -77,7 +95,9 @@ def main(argv=None):
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         process(notebooks, Path(tmp))
-        for nb in notebooks: print(render(Path(tmp)/nb, out))
+        pages = {nb: page_name(Path(tmp)/nb) for nb in notebooks}
+        titles = {nb: front_matter(json.loads((Path(tmp)/nb).read_text())).get('title') or Path(nb).stem for nb in notebooks}
+        for nb in notebooks: print(render(Path(tmp)/nb, out, pages, titles))
     shutil.copytree(ROOT/'nbs'/'images', out/'images', dirs_exist_ok=True)  # the figures the pages link to, as Quarto copies them
     return 0
 
