@@ -123,7 +123,7 @@ def spread_hints(image:Image.Image, # a colorization, e.g. the model's automatic
                  sigma:float=0.15,  # the Gaussian's standard deviation, as a share of the photo's longer side
                 ) -> Image.Image:   # the same L, its ab moved toward the hints
     "The no-learning baseline: `image` corrected by `hints`, their ab residuals spread by normalized Gaussian interpolation."
-    lab = rgb_to_lab(torch.from_numpy(_as_rgb_array(image)).permute(2, 0, 1)[None].float() / 255)
+    lab = rgb_to_lab(torch.from_numpy(np.array(_as_rgb_array(image))).permute(2, 0, 1)[None].float() / 255)  # a copy: Pillow's is read-only
     if not hints: return image
     H, W = lab.shape[-2:]
     ys, xs = (torch.tensor([min(int(getattr(h, k)), n - 1) for h in hints]) for k, n in (('y', H), ('x', W)))
@@ -198,7 +198,7 @@ def hints_figure(df:pd.DataFrame, # from `evaluate` with several numbers of hint
 # %% ../nbs/13_metrics.ipynb #00fc01dd
 def strength_frontier(generator, # a generator, e.g. from `load_generator`
                       folder,    # a folder of colour photos
-                      strengths:tuple=(0.25, 0.5, 0.75, 1., 1.25), # the colour strengths to score
+                      strengths:tuple=(0.25, 0.5, 0.75, 1., 1.25, 1.5), # the colour strengths to score
                       **kwargs,  # passed on to `evaluate`, e.g. `render_size`
                      ) -> pd.DataFrame: # a row per strength, and one for the grayscale photo (strength 0)
     "The metrics of `generator` on `folder` at each colour strength, with the grayscale baseline."

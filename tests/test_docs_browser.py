@@ -15,7 +15,7 @@ CHROMIUM = Path(os.environ.get('COLORGAN_CHROMIUM', '/usr/bin/chromium'))
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                  '--disable-background-networking', '--disable-component-update', '--disable-sync']
 PAGES = {'00_color.ipynb': 'color.html', '05_data.ipynb': 'data.html', 'index.ipynb': 'index.html'}
-LINKED_FIGURES = {'index.html': 2}  # the architecture and the results
+LINKED_FIGURES = {'index.html': 3}  # the cameraman, the architecture and the results
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f'Chromium not found at {CHROMIUM} '
                                 '(install it with `apt-get install chromium`, or set COLORGAN_CHROMIUM)')
