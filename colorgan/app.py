@@ -20,7 +20,7 @@ from .images import read_image, to_rgb, write_atomically, ImageReadError
 from .sources import data_home
 from .inference import colorize, fit_gamut, has_colour, model_render_size, model_strength, takes_hints
 from .color import lab_to_rgb, rgb_to_lab
-from .hints import Hint, parse_hints, read_hints, write_hints
+from .hints import Hint, parse_hints, read_hints, rgb_hex, write_hints
 from .folders import OUTPUT_FORMATS, jpeg_quality, output_format, save_colorized
 from .engines import fast_generator
 from .metrics import grayscale
@@ -54,7 +54,7 @@ def _render_size(size) -> int:
 # %% ../nbs/14_app.ipynb #86208dd5
 def _hex(color) -> str:
     "'#rrggbb' for any CSS colour the page sends ('#abc', 'rgb(...)', 'rgba(...)'); other text as it is, for `parse_hints` to refuse."
-    try: return '#%02x%02x%02x' % ImageColor.getrgb(str(color).strip())[:3]
+    try: return rgb_hex(ImageColor.getrgb(str(color).strip()))
     except ValueError: return str(color)
 
 def _number(value):
@@ -63,14 +63,16 @@ def _number(value):
     except (TypeError, ValueError): return value
     return int(x) if x.is_integer() else x
 
+def _rows(table) -> list: # the filled rows of the page's hints table: gradio's {'data': rows}, a DataFrame, rows, or None
+    if isinstance(table, dict): table = table.get('data')
+    rows = table.values.tolist() if hasattr(table, 'values') else list(table or [])
+    return [list(r) for r in rows if any(str(v).strip() for v in r)]  # not the empty row a table shows when it has none
+
 def hints_from_table(table, # the page's hints table: gradio's {'data': rows}, a DataFrame, rows of (x, y, color), or None
                      size:tuple, # (width, height) of the photo, upright
                     ) -> list: # of `Hint`
     "The hints in the page's table, checked against the photo; a `gr.Error` says which one is wrong."
-    if isinstance(table, dict): table = table.get('data')
-    rows = table.values.tolist() if hasattr(table, 'values') else list(table or [])
-    rows = [r for r in rows if any(str(v).strip() for v in r)]  # the empty row a table shows when it has none
-    try: return parse_hints({'hints': [dict(x=_number(r[0]), y=_number(r[1]), color=_hex(r[2])) for r in rows]}, size)
+    try: return parse_hints({'hints': [dict(x=_number(r[0]), y=_number(r[1]), color=_hex(r[2])) for r in _rows(table)]}, size)
     except ValueError as e: raise gr.Error(f'{e}. Fix it in the table, or remove it.', title='Hints', print_exception=False) from None
 
 def hints_table(hints:list) -> list: # rows of x, y, color
@@ -117,7 +119,7 @@ def suggest_colours(result:Image.Image, # the photo as colorized now
     now = rgb_to_lab(torch.tensor(to_rgb(result).getpixel((x, y)), dtype=torch.uint8).view(1, 3, 1, 1))
     labs = torch.cat([now] + [torch.tensor([now[0, 0, 0, 0], a, b]).view(1, 3, 1, 1) for a, b in COMMON_COLOURS.values()])
     rgbs = (lab_to_rgb(fit_gamut(labs)) * 255).round().byte().view(-1, 3).tolist()
-    return [(f'{name} {"#%02x%02x%02x" % tuple(rgb)}', '#%02x%02x%02x' % tuple(rgb)) for name, rgb in zip(['now', *COMMON_COLOURS], rgbs)]
+    return [(f'{name} {rgb_hex(rgb)}', rgb_hex(rgb)) for name, rgb in zip(['now', *COMMON_COLOURS], rgbs)]
 
 # %% ../nbs/14_app.ipynb #c77ecd78
 def _upload_path(upload):
@@ -256,8 +258,8 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
                 rows = hints_table(hints_from_table(table, im.size) + [Hint(x, y, _hex(colour))])
             return rows, gr.Radio(choices=options, value=None)
         def _recolour_last(table, choice):
-            rows = list((table or {}).get('data') or [])
-            if rows and choice: rows[-1] = [rows[-1][0], rows[-1][1], choice]
+            rows = _rows(table)
+            if rows and choice: rows[-1][2] = choice
             return rows, choice or gr.skip()
         def _load_hints(file, upload):
             path = uploaded_file(upload)
@@ -271,7 +273,7 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
         result.select(_add_hint, [last, table, colour], [table, suggestions], preprocess=False, api_visibility='private').success(**again)
         suggestions.input(_recolour_last, [table, suggestions], [table, colour], preprocess=False, api_visibility='private').success(**again)
         table.input(**again)
-        remove.click(lambda t: list((t or {}).get('data') or [])[:-1], table, table, preprocess=False, api_visibility='private').success(**again)
+        remove.click(lambda t: _rows(t)[:-1], table, table, preprocess=False, api_visibility='private').success(**again)
         clear.click(lambda: [], None, table, api_visibility='private').success(**again)
         load.upload(_load_hints, [load, photo], table, preprocess=False, api_visibility='private').success(**again)
         photo.change(lambda: ([], None, None, None, None), None, [table, result, slider, hints_file, last])  # a new photo: nothing stale

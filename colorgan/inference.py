@@ -134,10 +134,12 @@ def _as_image(image) -> Image.Image:
         raise ValueError(f'cannot read the image ({first_line(e)})' + (': was it closed, for instance by a `with` block?' if closed else '')) from None
     return image.convert('LA') if image.mode == 'La' else image.convert('RGBA') if image.mode == 'RGBa' else image  # premultiplied alpha
 
+def _inner(generator): return unwrap_model(generator) if isinstance(generator, nn.Module) else generator  # what to ask about the model
+
 def takes_hints(generator, # a generator, an engine made from one, or any callable
                ) -> bool:
     "Whether `generator` takes colour hints beside L (it was trained with them)."
-    return getattr(unwrap_model(generator) if isinstance(generator, nn.Module) else generator, 'in_channels', 1) > 1
+    return getattr(_inner(generator), 'in_channels', 1) > 1
 
 def colorize_images(images:list,          # PIL images (or numpy arrays), any mode and size
                     generator=None,       # a generator (`load_generator`), an engine (`fast_generator`), or None: the default model
@@ -172,7 +174,7 @@ def colorize_images(images:list,          # PIL images (or numpy arrays), any mo
             x = torch.cat(tiles) / L_SCALE - 1
             if any(hints[i:i + bs]):
                 x = torch.cat([x, torch.cat([hint_map(h or [], s, b, render_size, x.device) for h, s, b in zip(hints[i:i + bs], sizes, boxes)])], 1)
-            ab = (generator(x, strength) if getattr(unwrap_model(generator) if isinstance(generator, nn.Module) else generator, 'takes_strength', False)
+            ab = (generator(x, strength) if getattr(_inner(generator), 'takes_strength', False)
                   else generator(x) * strength).float()  # a generator scales its own colour, and keeps the hinted colours
             if not torch.isfinite(ab).all():
                 raise ValueError('the model predicted NaN or infinite colours: its weights are broken (did its training diverge?)')
