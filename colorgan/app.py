@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/app.html.md"""
 # %% auto #0
 __all__ = ['NO_MODEL_MESSAGE', 'MIN_RENDER', 'PREVIEW_SIDE', 'COLOUR_PHOTO_WARNING', 'MODEL_CARD', 'COMMON_COLOURS',
            'EXAMPLE_PHOTOS', 'hints_from_table', 'hints_table', 'colorize_upload', 'suggest_colours', 'uploaded_file',
-           'save_result', 'example_photos', 'model_summary', 'model_details', 'build_app', 'app_command', 'app_cli']
+           'save_result', 'example_photos', 'model_summary', 'model_details', 'build_app', 'app_command']
 
 # %% ../nbs/14_app.ipynb #d0c74a18
 import atexit, os, shutil, signal, tempfile, time, warnings
@@ -15,7 +15,7 @@ from pathlib import Path
 import skimage.data, torch, gradio as gr
 from gradio.utils import get_upload_folder
 from PIL import Image, ImageColor, ImageOps
-from .cli import MAX_RENDER_SIZE, CommandError, check_render_size, first_line, model_path, run_command, usable_device
+from .cli import CommandError, first_line
 from .images import read_image, to_rgb, write_atomically, ImageReadError
 from .sources import data_home
 from .inference import colorize, fit_gamut, has_colour, model_render_size, model_strength, takes_hints
@@ -24,7 +24,8 @@ from .hints import Hint, parse_hints, read_hints, rgb_hex, write_hints
 from .folders import OUTPUT_FORMATS, jpeg_quality, output_format, save_colorized
 from .engines import fast_generator
 from .metrics import grayscale
-from .model import load_generator
+from .model import MAX_RENDER_SIZE, check_render_size, load_generator, model_path
+from .devices import usable_device
 
 # %% ../nbs/14_app.ipynb #e9067f62
 NO_MODEL_MESSAGE = ('No model is loaded, so the app cannot colorize yet. Train one with '
@@ -306,8 +307,3 @@ def app_command(a, # the arguments, as `app_parser` parsed them
         while True: time.sleep(1)
     except KeyboardInterrupt: print('colorgan-app: stopped', flush=True)
     finally: demo.close()
-
-def app_cli(argv:list|None=None, # command-line arguments; default: sys.argv[1:]
-           ) -> int:             # exit code: 0 when stopped, 2 usage error or could not start
-    "The `colorgan-app` command, called from Python."
-    return run_command('colorgan-app', argv)

@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/bench.html.md"""
 # %% auto #0
 __all__ = ['ROWS', 'TINY', 'TutorialDataset', 'tutorial_dataloader', 'TutorialSteps', 'synthetic_dls', 'epoch_folder',
            'bench_data', 'bench_step', 'bench_end_to_end', 'fast_path', 'bench_inference', 'device_name', 'run_bench',
-           'format_bench', 'bench_command', 'bench_cli']
+           'format_bench', 'bench_command']
 
 # %% ../nbs/15_bench.ipynb #5035d4f0
 import contextlib, copy, platform, shutil, tempfile
@@ -17,7 +17,7 @@ from torch import nn
 from PIL import Image
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader as FastaiDataLoader
-from .cli import CommandError, data_folder, first_line, run_command, usable_device
+from .cli import CommandError, first_line
 from .images import find_images
 from .data import get_dls, split_files
 from .sources import resolve_data
@@ -26,6 +26,8 @@ from .model import build_generator, PatchDiscriminator
 from .pretrain import pretrain_learner
 from .gan import gan_learner
 from . import engines
+from .devices import usable_device
+from .sources import data_folder
 
 # %% ../nbs/15_bench.ipynb #a1fd2314
 class TutorialDataset(torch.utils.data.Dataset):
@@ -322,8 +324,3 @@ def bench_command(a, # the arguments, as `bench_parser` parsed them
                         log=lambda m: print(f'measuring: {m}', flush=True), **opts)
     except ValueError as e: raise CommandError(first_line(e)) from None  # e.g. none of the photos can be read
     print(format_bench(df))
-
-def bench_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
-             ) -> int:        # exit code: 0 done, 2 usage error or could not start
-    "The `colorgan-bench` command, called from Python."
-    return run_command('colorgan-bench', argv)

@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/folders.html.md"""
 # %% auto #0
 __all__ = ['OUTPUT_FORMATS', 'OUTPUTS_RECORD', 'HINTS_SUFFIX', 'ColorizeSummary', 'output_format', 'read_outputs_record',
            'colorgan_wrote', 'record_outputs', 'jpeg_quality', 'save_colorized', 'sidecar_hints', 'photo_hints',
-           'colorize_files', 'colorize_command', 'colorize_cli']
+           'colorize_files', 'colorize_command']
 
 # %% ../nbs/12_folders.ipynb #2bab7a0e
 import contextlib, json, os, sys, time, warnings
@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from PIL import Image
 from fastprogress.fastprogress import ConsoleProgressBar, progress_bar
-from .cli import FAILED, CommandError, advice, error, check_render_size, first_line, model_path, run_command, usable_device
+from .cli import FAILED, CommandError, advice, error, first_line
 from .images import ImageReadError, check_writable, file_sha256, find_images, not_regular, read_image, remove_stale_temps, to_rgb, write_atomically
-from .model import load_generator
-from .inference import check_strength, colorize, colorize_images, has_colour, model_render_size, model_strength, takes_hints
+from .model import check_render_size, check_strength, load_generator, model_path
+from .inference import colorize, colorize_images, has_colour, model_render_size, model_strength, takes_hints
 from .hints import read_hints
 from .engines import OnnxColorizer, backend_problem, fast_generator
+from .devices import usable_device
 
 # %% ../nbs/12_folders.ipynb #94e90926
 @dataclass
@@ -265,8 +266,3 @@ def colorize_command(a, # the arguments, as `colorize_parser` parsed them
                               'colorgan-colorize: the colorized photos are beside their originals, as NAME_colorized.EXT')
     print(f'colorgan-colorize: {summary}')
     return FAILED if summary.failed else 0
-
-def colorize_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
-                ) -> int:        # exit code: 0 all done, 1 some photos failed, 2 usage error or could not start
-    "The `colorgan-colorize` command, called from Python."
-    return run_command('colorgan-colorize', argv)

@@ -7,7 +7,7 @@ Docs: https://colorgan.github.io/colorgan/metrics.html.md"""
 # %% auto #0
 __all__ = ['FID_NOTE', 'psnr', 'ssim', 'colorfulness', 'delta_colorfulness', 'grayscale', 'image_metrics', 'colour_photos',
            'spread_hints', 'evaluate', 'hints_figure', 'strength_frontier', 'frontier_figure', 'comparison_figure',
-           'markdown_table', 'notes', 'eval_command', 'eval_cli']
+           'markdown_table', 'notes', 'eval_command']
 
 # %% ../nbs/13_metrics.ipynb #6c654508
 import time, warnings
@@ -16,11 +16,13 @@ import numpy as np, pandas as pd, torch, matplotlib.pyplot as plt
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from .color import rgb_to_lab, lab_to_rgb
-from .cli import FAILED, CommandError, check_render_size, data_folder, first_line, model_path, run_command, usable_device
+from .cli import FAILED, CommandError, first_line
 from .images import check_writable, find_images, open_image, write_atomically, ImageReadError
 from .inference import colorize_images, fit_gamut, model_render_size, takes_hints
 from .hints import hint_colours, hints_from_photo
-from .model import load_generator
+from .model import check_render_size, load_generator, model_path
+from .devices import usable_device
+from .sources import data_folder
 
 # %% ../nbs/13_metrics.ipynb #dea178b1
 def _as_rgb_array(image) -> np.ndarray:
@@ -302,8 +304,3 @@ def eval_command(a, # the arguments, as `eval_parser` parsed them
     except OSError as e: raise CommandError(first_line(e), FAILED) from None  # a `WriteError` naming the file
     print(f"wrote {', '.join(map(str, written))}")
     return FAILED if df.attrs['failed'] else 0
-
-def eval_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
-            ) -> int:        # exit code: 0 done, 1 some files failed, 2 usage error or could not start
-    "The `colorgan-eval` command, called from Python."
-    return run_command('colorgan-eval', argv)

@@ -6,13 +6,14 @@ Docs: https://colorgan.github.io/colorgan/model.html.md"""
 
 # %% auto #0
 __all__ = ['HINT_SPREADS', 'GUIDED_SPREAD', 'LIGHTNESS_SPREAD', 'LIGHTNESS_BINS', 'CHROMA_SCALES', 'HINT_CHANNELS',
-           'resnet18_encoder', 'UnetBlock', 'spread_hint_residuals', 'hint_gate', 'UnetGenerator',
-           'EncoderWeightsUnavailable', 'state_dict_problems', 'load_encoder_weights', 'build_generator',
-           'init_weights', 'PatchDiscriminator', 'unwrap_model', 'evaluating', 'save_generator', 'load_generator',
-           'with_hints']
+           'MAX_RENDER_SIZE', 'MAX_STRENGTH', 'resnet18_encoder', 'UnetBlock', 'spread_hint_residuals', 'hint_gate',
+           'UnetGenerator', 'EncoderWeightsUnavailable', 'state_dict_problems', 'load_encoder_weights',
+           'build_generator', 'init_weights', 'PatchDiscriminator', 'check_render_size', 'check_strength',
+           'unwrap_model', 'evaluating', 'save_generator', 'default_model_path', 'default_model_missing', 'model_path',
+           'load_generator', 'with_hints']
 
 # %% ../nbs/06_model.ipynb #1bd5d0fd
-import contextlib, json, os, pickle, textwrap, warnings
+import contextlib, importlib.resources, json, os, pickle, textwrap, warnings
 from collections import OrderedDict
 from pathlib import Path
 import torch, torchvision
@@ -23,7 +24,7 @@ from fastai.torch_core import apply_init
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from .images import write_atomically
-from .cli import advice, check_render_size, default_model_missing, default_model_path, first_line
+from .cli import CommandError, advice, first_line
 from . import __version__
 
 # %% ../nbs/06_model.ipynb #10d128f1
@@ -297,6 +298,28 @@ class PatchDiscriminator(nn.Sequential):
         super().__init__(*blocks)
         init_weights(self)
 
+# %% ../nbs/06_model.ipynb #05d09217
+MAX_RENDER_SIZE = 1024  # the largest tile any front end asks for
+
+def check_render_size(render_size,                 # the side of the square the generator is to see
+                      largest:int=MAX_RENDER_SIZE, # the largest size allowed
+                      name:str='render size',      # what the size is, for the message, e.g. 'training size'
+                     ) -> int:                     # `render_size`, checked
+    "Refuse sizes the generator cannot take, saying which it can: multiples of 32 up to `largest`."
+    ok = not isinstance(render_size, bool) and isinstance(render_size, int) and render_size >= 32 and render_size % 32 == 0
+    if not ok or render_size > largest: raise ValueError(f'the {name} must be a multiple of 32 (32, 64, ..., {largest}), got {render_size!r}')
+    return render_size
+
+# %% ../nbs/06_model.ipynb #963676a8
+MAX_STRENGTH = 10.  # colour strengths run from 0 (gray) through 1 (the model's own colour) up to this
+
+def check_strength(strength, # a colour strength
+                  ) -> float: # `strength`, checked
+    "`strength` if it is a colour strength from 0 to `MAX_STRENGTH`, else ValueError."
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= MAX_STRENGTH:
+        raise ValueError(f'the colour strength is a number from 0 (gray) through 1 (the model\'s colour) up to {MAX_STRENGTH:g}, got {strength!r}')
+    return float(strength)
+
 # %% ../nbs/06_model.ipynb #d67d53df
 def unwrap_model(model:nn.Module, # a network, possibly wrapped
                 ) -> nn.Module:     # the plain module inside
@@ -332,6 +355,28 @@ def save_generator(generator:nn.Module, # an `UnetGenerator`, possibly wrapped b
     if half: tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     # `save_file` would create the file readable by its owner only; written as bytes it gets the usual permissions
     return write_atomically(path, lambda tmp: tmp.write_bytes(save(tensors, metadata=metadata)))
+
+# %% ../nbs/06_model.ipynb #83680541
+def default_model_path() -> Path: # the model file inside the installed package
+    "Where colorgan's default model lives: a generator trained on freely licensed photos, shipped with the package."
+    return Path(str(importlib.resources.files('colorgan')))/'weights'/'colorgan-default.safetensors'
+
+def default_model_missing(path:Path, # where the default model should be
+                         ) -> str:     # what is wrong, and what to do, for the reader at hand (see `advice`)
+    "What the commands, the app and `load_generator` say when colorgan's default model is not installed."
+    return (f"colorgan's default model is missing from this installation ({path}); reinstall colorgan, or " +
+            advice('pass the path of a generator.safetensors that colorgan-train wrote',
+                   'give --model a generator.safetensors that colorgan-train wrote'))
+
+def model_path(value, # what --model says, or None when it was not given
+              ) -> Path: # the model file
+    "The model file that `--model` names (a run folder stands for its generator.safetensors), or the default model; else `CommandError`."
+    path = Path(value).expanduser() if value is not None else default_model_path()
+    if path.is_dir():
+        if (path/'generator.safetensors').is_file(): return path/'generator.safetensors'
+        raise CommandError(f'{path} is a folder without a generator.safetensors: give --model the generator.safetensors that colorgan-train wrote')
+    if path.is_file(): return path
+    raise CommandError(default_model_missing(path) if value is None else f'model file not found: {path}')
 
 # %% ../nbs/06_model.ipynb #6b876f7f
 def _read_config(path:Path) -> tuple: # (config dict, facts dict)

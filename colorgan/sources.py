@@ -6,13 +6,14 @@ Docs: https://colorgan.github.io/colorgan/sources.html.md"""
 
 # %% auto #0
 __all__ = ['DEFAULT_KAGGLE_DATASET', 'data_home', 'sample_photos', 'KaggleCredentialsError', 'kaggle_secrets_from_colab',
-           'kaggle_download', 'DownloadError', 'coco_sample', 'resolve_data']
+           'kaggle_download', 'DownloadError', 'coco_sample', 'resolve_data', 'data_folder']
 
 # %% ../nbs/03_sources.ipynb #8146ce2c
 import contextlib, io, json, os, sys, warnings, zipfile
 from pathlib import Path
 import numpy as np
 from PIL import Image
+from .cli import CommandError
 from .images import IMAGE_EXTENSIONS, find_images, write_atomically
 
 # %% ../nbs/03_sources.ipynb #a3ed628f
@@ -190,3 +191,10 @@ def resolve_data(spec:str|Path, # 'sample', 'coco_sample', 'kaggle', 'kaggle:OWN
     if not find_images(folder):
         raise ValueError(f'No images in {folder} or its subfolders (looked for {", ".join(IMAGE_EXTENSIONS)}).')
     return folder
+
+# %% ../nbs/03_sources.ipynb #d5a8f24e
+def data_folder(spec, # what --data (or a data argument) says
+               ) -> Path: # a folder that holds photos
+    "The folder of photos that a data spec names (downloading or writing it first if need be), or a `CommandError`."
+    try: return resolve_data(spec)
+    except (OSError, ValueError, RuntimeError, ImportError) as e: raise CommandError(str(e).strip()) from None  # missing, no images, Kaggle

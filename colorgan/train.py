@@ -6,10 +6,10 @@ Docs: https://colorgan.github.io/colorgan/train.html.md"""
 
 # %% auto #0
 __all__ = ['rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint', 'Checkpointer', 'write_losses', 'EpochLog',
-           'DataParallelTrainer', 'data_parallel', 'TrainingError', 'check_args', 'train', 'train_command', 'train_cli']
+           'DataParallelTrainer', 'data_parallel', 'TrainingError', 'train', 'train_command']
 
 # %% ../nbs/09_train.ipynb #059d1811
-import contextlib, io, json, random, sys, warnings
+import contextlib, dataclasses, io, json, os, random, sys, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -20,12 +20,12 @@ from fastai.torch_core import rank_distrib, num_distrib
 from fastai.callback.progress import ProgressCallback
 from fastai.distributed import DistributedDL, DistributedTrainer
 import colorgan
-from .cli import FAILED, CommandError, advice, check_render_size, first_line, run_command, usable_device
+from .cli import FAILED, CommandError, advice, first_line
 from .sources import resolve_data
-from .devices import default_device
+from .devices import default_device, usable_device
 from .images import check_writable, find_images, remove_stale_temps, write_atomically
 from .data import get_dls
-from .model import CHROMA_SCALES, PatchDiscriminator, build_generator, load_generator, save_generator, unwrap_model, with_hints
+from .model import PatchDiscriminator, build_generator, load_generator, save_generator, unwrap_model, with_hints
 from .pretrain import NonFiniteLossError, RebalancedL1, ResumeAt, ab_histogram, pretrain_learner, rebalancing_weights
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
@@ -150,20 +150,11 @@ def data_parallel(learn):  # a Learner about to `fit`
 
 # %% ../nbs/09_train.ipynb #0831bed7
 class TrainingError(ValueError):
-    "A bad training argument, or a run that cannot start; the message says which and what to do."
+    "A run that cannot start: the message says why and what to do."
 
-def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, pretrained, chroma_scale:int=1,
-               valid_pct:float=0.1, init=None) -> Path:
-    "Check training arguments before anything is written; return the resolved data folder."
-    try: check_render_size(size, name='training size')
-    except ValueError as e: raise TrainingError(str(e)) from None
-    if chroma_scale is not None and chroma_scale not in CHROMA_SCALES: raise TrainingError(f"--chroma-scale must be one of {', '.join(map(str, CHROMA_SCALES))}, got {chroma_scale}")
-    if bs < 1: raise TrainingError(f"--bs must be at least 1, got {bs}")
-    if pretrain_epochs < 0 or gan_epochs < 0: raise TrainingError("epochs can't be negative")
-    if not 0 < valid_pct < 1: raise TrainingError(f"--valid-pct must be between 0 and 1 (both excluded), got {valid_pct}")
-    if pretrained not in ('auto', 'imagenet', None) and not Path(pretrained).is_file():
-        raise TrainingError(f"--pretrained: no weights file at {pretrained} (use auto, imagenet, none or a file path)")
-    if init is not None and not Path(init).is_file(): raise TrainingError(f"--init: no model file at {init}")
+# %% ../nbs/09_train.ipynb #3ae54187
+def _photo_folder(data) -> Path: # a folder that holds at least two photos
+    "The folder of photos that `data` names; a `TrainingError` if it cannot be had or holds fewer than two photos."
     try: folder = resolve_data(data)
     except (OSError, ValueError, RuntimeError) as e: raise TrainingError(str(e)) from e  # missing, no photos, no Kaggle or COCO download
     n = len(find_images(folder))
@@ -171,7 +162,10 @@ def check_args(data:str, size:int, bs:int, pretrain_epochs:int, gan_epochs:int, 
     return folder
 
 # %% ../nbs/09_train.ipynb #4f03e517
-def _resume_state(out:Path, run:dict):
+def _resume_state(out:Path,      # the run's output folder
+                  run:dict,      # the settings that name the run (`TrainConfig.recorded_run`)
+                  defaults:dict, # their defaults: what a checkpoint that does not record a setting had
+                 ) -> dict|None: # the checkpoint, or None
     "The checkpoint in `out` if it belongs to the same run, else None; refuse to mix two different runs, or to read what is not a checkpoint."
     path = out/'checkpoint.pt'
     if not path.exists(): return None
@@ -183,7 +177,8 @@ def _resume_state(out:Path, run:dict):
     if not isinstance(state, dict) or not isinstance(state.get('run'), dict):
         raise TrainingError(f"{path} is not a colorgan checkpoint: it holds no run settings. {what_to_do}")
     more_gan = lambda k: k == 'gan_epochs' and run[k] >= state['done']['gan']  # more GAN epochs continue the run: its lr is constant
-    changed = sorted(k for k in run.keys() | state['run'].keys() if state['run'].get(k) != run.get(k) and not more_gan(k))
+    was = lambda k: state['run'].get(k, defaults.get(k))
+    changed = sorted(k for k in run.keys() | state['run'].keys() if was(k) != run.get(k, defaults.get(k)) and not more_gan(k))
     if changed:
         raise TrainingError(f"{out} holds a checkpoint of a different run (changed: {', '.join(changed)}). "
                             "Use another --out, or delete the checkpoint to start again.")
@@ -214,55 +209,29 @@ def _no_colour_warning(ab:torch.Tensor):
         warnings.warn(f'the {len(ab)} validation photos shown in the sample grids have no colour: are the training photos black and '
                       'white? A colorizer learns colour from colour photos.')
 
-def train(data:str='sample',       # a folder of colour photos, 'sample', or 'kaggle:OWNER/NAME'
-          out:str='colorgan-run',  # output folder
-          size:int=256,            # training size in pixels, a multiple of 32
-          bs:int=16,               # batch size (per process)
-          pretrain_epochs:int=20,  # epochs of L1 pretraining (step 1)
-          gan_epochs:int=30,       # epochs of adversarial training (step 2)
-          pretrain_lr:float=1e-3,  # peak learning rate of the one-cycle pretraining
-          gan_lr:float=2e-4,       # learning rate of G and D in the GAN step
-          lambda_l1:float=100.,    # weight of L1 in the generator's GAN-step loss
-          pretrained='auto',       # encoder weights: 'auto', 'imagenet', None or a weights file
-          seed:int=42,             # seeds the split and the initial weights
-          valid_pct:float=0.1,     # share of photos held out for validation
-          num_workers:int=None,    # DataLoader workers; fastai's default if None
-          device=None,             # 'cpu', 'cuda', ...; the best available if None
-          compile:bool=False,      # `torch.compile` the networks (worth it for long GPU runs)
-          decode_on_device:bool=False, # decode JPEGs on the device (keeps a GPU fed from few CPU cores)
-          chroma_scale:int=None,   # the generator predicts ab at full size (1), or at 1/2 or 1/4 of it: fewer FLOPs; None: 1, or `init`'s
-          rebalance:bool=False,    # weight L1 by the rarity of each pixel's true colour in the training photos (`RebalancedL1`)
-          limit:int=None,          # train on at most this many of the photos (a seeded draw, e.g. 10,000 of `coco_sample`)
-          d_augment:bool=False,    # DiffAugment what the discriminator judges (`diff_augment`): keeps it from memorising few photos
-          min_crop:float=1.,       # training squares zoom in, down to this share of a photo's shorter side (`CropFlip`)
-          checkpoint_every:int=1,  # write the checkpoint every this many epochs, and after each stage's last (see `Checkpointer`)
-          keep_checkpoint:str='last', # when the run ends, keep its last checkpoint ('last': more GAN epochs can follow) or delete it ('none')
-          hints:bool=False,        # train a generator that takes colour hints, with hints simulated from the truth (`SimulateHints`)
-          init=None,               # start from this generator file (e.g. the default model) instead of `pretrained` weights
-          progress:bool=None,      # fastai's progress bars (True) or one `EpochLog` line per epoch (False); None: bars on a terminal
-         ) -> Path:                # the saved generator.safetensors
-    "Train a colorizer, both steps, resuming from `out` if a checkpoint of the same run is there."
-    folder = check_args(data, size, bs, pretrain_epochs, gan_epochs, pretrained, chroma_scale, valid_pct, init)
-    initial = _initial_generator(init, chroma_scale, hints)  # before anything is written: a bad model file stops here
-    chroma_scale = initial.chroma_scale if initial is not None else chroma_scale or 1
-    out, bars, device = Path(out), sys.stdout.isatty() if progress is None else progress, default_device(device)
+def train(cfg,                # a `TrainConfig`: the run's settings
+          progress:bool=None, # fastai's progress bars (True) or one `EpochLog` line per epoch (False); None: bars on a terminal
+         ) -> Path:           # the saved generator.safetensors
+    "Train a colorizer, both steps, resuming from `cfg.out` if a checkpoint of the same run is there."
+    folder = _photo_folder(cfg.data)
+    initial = _initial_generator(cfg.init, cfg.chroma_scale, cfg.hints)  # before anything is written: a bad model file stops here
+    chroma_scale = initial.chroma_scale if initial is not None else cfg.chroma_scale or 1
+    out, bars, device = Path(cfg.out), sys.stdout.isatty() if progress is None else progress, default_device(cfg.device)
     if device.type == 'cuda': torch.cuda.set_device(device)  # each process on its own GPU before anything opens a CUDA context
     if not rank_distrib():
         for d in (out, out/'samples'):
             try: check_writable(d)  # before an epoch of work, not after it
             except OSError as e: raise TrainingError(first_line(e)) from None
             remove_stale_temps(d)  # a run killed mid-write left them; they can be hundreds of MB
-    run = dict(data=str(data), size=size, bs=bs, pretrain_epochs=pretrain_epochs, gan_epochs=gan_epochs,
-               pretrain_lr=pretrain_lr, gan_lr=gan_lr, lambda_l1=lambda_l1, seed=seed, valid_pct=valid_pct, chroma_scale=chroma_scale, rebalance=rebalance, limit=limit,
-               d_augment=d_augment, min_crop=min_crop, **({'hints': True} if hints else {}), **({'init': str(init)} if init else {}))
-    state = _resume_state(out, run)
-    torch.manual_seed(seed)
+    run = {**cfg.recorded_run(), 'chroma_scale': chroma_scale}
+    state = _resume_state(out, run, {f.name: f.default for f in dataclasses.fields(cfg)})
+    torch.manual_seed(cfg.seed)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # fastai prints "Could not do one pass..." before raising
-            dls = get_dls(folder, size=size, bs=bs, valid_pct=valid_pct, seed=seed, num_workers=num_workers, device=device,
-                          decode_on_device=decode_on_device, limit=limit, min_crop=min_crop)
-    except ValueError as e: raise TrainingError(f'{data}: {first_line(e)}') from None  # e.g. none of the photos can be read
-    try: generator = initial if initial is not None else build_generator(None if state else pretrained, chroma_scale, hints)
+            dls = get_dls(folder, size=cfg.size, bs=cfg.bs, valid_pct=cfg.valid_pct, seed=cfg.seed, num_workers=cfg.workers, device=device,
+                          decode_on_device=cfg.decode_on_device, limit=cfg.limit, min_crop=cfg.min_crop)
+    except ValueError as e: raise TrainingError(f'{cfg.data}: {first_line(e)}') from None  # e.g. none of the photos can be read
+    try: generator = initial if initial is not None else build_generator(None if state else cfg.pretrained, chroma_scale, cfg.hints)
     except (OSError, ValueError, RuntimeError) as e: raise TrainingError(first_line(e)) from None  # a bad --pretrained file
     done, history = dict(pretrain=0, gan=0), []
     if state:
@@ -273,27 +242,27 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
     samples = dls.valid.one_batch()  # the same photos in every sample grid
     if samples is None:  # every validation photo was skipped
         raise TrainingError(f"none of the {len(dls.valid_ds)} validation photos can be read (see the warnings above): add readable "
-                            f"photos to {data}, or " + advice('change valid_pct or seed.', 'change --valid-pct or --seed.'))
+                            f"photos to {cfg.data}, or " + advice('change valid_pct or seed.', 'change --valid-pct or --seed.'))
     _no_colour_warning(samples[1])
     # The colour histogram of the training photos' centre crops: the same on every resume
-    loss_func = RebalancedL1(rebalancing_weights(ab_histogram(dls.test_dl(dls.train.items, rm_type_tfms=0), progress=bars))) if rebalance else None
+    loss_func = RebalancedL1(rebalancing_weights(ab_histogram(dls.test_dl(dls.train.items, rm_type_tfms=0), progress=bars))) if cfg.rebalance else None
     stage_cbs = lambda stage: [ResumeAt(done[stage]), LossHistory(history, stage), SampleGridSaver(out/'samples', stage, samples),
-                               Checkpointer(out, run, history, stage, done, checkpoint_every)] + ([] if bars else [EpochLog(stage)])
+                               Checkpointer(out, run, history, stage, done, cfg.checkpoint_every)] + ([] if bars else [EpochLog(stage)])
 
-    if done['pretrain'] < pretrain_epochs:
-        learn = pretrain_learner(dls, generator, compile=compile, loss_func=loss_func)
+    if done['pretrain'] < cfg.pretrain_epochs:
+        learn = pretrain_learner(dls, generator, compile=cfg.compile, loss_func=loss_func)
         if not bars: learn.remove_cb(ProgressCallback)
         learn.create_opt()
         if state and done['gan'] == 0 and done['pretrain']:
             learn.opt.load_state_dict(state['generator_opt'])
             _resume_loss_scale(learn, state)
-        if bars and not rank_distrib(): print(f"pretrain: epochs {done['pretrain'] + 1}-{pretrain_epochs} of L1 pretraining", flush=True)  # the bars name no stage
-        with data_parallel(learn): learn.fit_one_cycle(pretrain_epochs, pretrain_lr, cbs=stage_cbs('pretrain'))
+        if bars and not rank_distrib(): print(f"pretrain: epochs {done['pretrain'] + 1}-{cfg.pretrain_epochs} of L1 pretraining", flush=True)  # the bars name no stage
+        with data_parallel(learn): learn.fit_one_cycle(cfg.pretrain_epochs, cfg.pretrain_lr, cbs=stage_cbs('pretrain'))
 
-    if done['gan'] < gan_epochs:
+    if done['gan'] < cfg.gan_epochs:
         discriminator = PatchDiscriminator()
-        learn = gan_learner(dls, generator, discriminator, lr=gan_lr, lambda_l1=lambda_l1, compile=compile, loss_func=loss_func,
-                            augment=d_augment)
+        learn = gan_learner(dls, generator, discriminator, lr=cfg.gan_lr, lambda_l1=cfg.lambda_l1, compile=cfg.compile, loss_func=loss_func,
+                            augment=cfg.d_augment)
         if not bars: learn.remove_cb(ProgressCallback)
         learn.create_opt()
         if state and done['gan']:
@@ -302,33 +271,24 @@ def train(data:str='sample',       # a folder of colour photos, 'sample', or 'ka
             learn.gan_trainer.d_opt_state = state['discriminator_opt']  # loaded once D is on its device (see `08_gan`)
             learn.gan_trainer.d_scaler_state = state.get('discriminator_scaler')
             _resume_loss_scale(learn, state)
-        if bars and not rank_distrib(): print(f"gan: epochs {done['gan'] + 1}-{gan_epochs} of GAN + L1 training", flush=True)
-        with data_parallel(learn): learn.fit(gan_epochs, cbs=stage_cbs('gan'))
+        if bars and not rank_distrib(): print(f"gan: epochs {done['gan'] + 1}-{cfg.gan_epochs} of GAN + L1 training", flush=True)
+        with data_parallel(learn): learn.fit(cfg.gan_epochs, cbs=stage_cbs('gan'))
 
     path = out/'generator.safetensors'
     if not rank_distrib():
         last = history[-1] if history else {}
-        save_generator(generator, path, half=True, data=str(data), size=str(size), pretrain_epochs=str(pretrain_epochs),
-                       gan_epochs=str(gan_epochs), recipe=json.dumps(run), valid_l1=f"{last.get('valid_l1', float('nan')):.5f}",
+        save_generator(generator, path, half=True, data=str(cfg.data), size=str(cfg.size), pretrain_epochs=str(cfg.pretrain_epochs),
+                       gan_epochs=str(cfg.gan_epochs), recipe=json.dumps(run), valid_l1=f"{last.get('valid_l1', float('nan')):.5f}",
                        colorgan_version=colorgan.__version__, trained_at=datetime.now(timezone.utc).isoformat(timespec='seconds'))
-        if keep_checkpoint == 'none': (out/'checkpoint.pt').unlink(missing_ok=True)  # about 0.4 GB once the generator is saved
+        if cfg.keep_checkpoint == 'none': (out/'checkpoint.pt').unlink(missing_ok=True)  # about 0.4 GB once the generator is saved
     return path
 
 # %% ../nbs/09_train.ipynb #d2aec071
-def train_command(a, # the arguments, as `train_parser` parsed them
+def train_command(cfg, # a `TrainConfig`, from `colorgan-train`'s options
                  ) -> int:
-    "Run `colorgan-train`: train, or resume, the run in `a.out`."
-    pretrained = None if a.pretrained.lower() == 'none' else a.pretrained
-    try: path = train(a.data, a.out, a.size, a.bs, a.pretrain_epochs, a.gan_epochs, a.pretrain_lr, a.gan_lr, a.lambda_l1, pretrained,
-                      a.seed, a.valid_pct, a.workers, usable_device(a.device), a.compile, a.decode_on_device, a.chroma_scale, a.rebalance,
-                      limit=a.limit, d_augment=a.d_augment, min_crop=a.min_crop, checkpoint_every=a.checkpoint_every,
-                      keep_checkpoint=a.keep_checkpoint, hints=a.hints, init=a.init)
+    "Run `colorgan-train`: train, or resume, the run in `cfg.out`, with errors as one line each."
+    try: path = train(dataclasses.replace(cfg, device=usable_device(cfg.device)))
     except TrainingError as e: raise CommandError(str(e)) from None
     except NonFiniteLossError as e: raise CommandError(str(e).strip().splitlines()[-1].strip(), FAILED) from None  # without fastai's preamble
     except OSError as e: raise CommandError(first_line(e), FAILED) from None  # e.g. a full disk: a `WriteError` naming the file
     if not rank_distrib(): print(f"Saved {path}")
-
-def train_cli(argv:list=None, # command-line arguments; default: sys.argv[1:]
-             ) -> int:        # exit code: 0 done, 1 the run failed, 2 usage error or could not start
-    "The `colorgan-train` command, called from Python."
-    return run_command('colorgan-train', argv)

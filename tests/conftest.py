@@ -1,6 +1,6 @@
 """Helpers the tests share: run a colorgan command the way its installed console script runs it.
 
-The command is started from the entry point that pyproject.toml declares (`colorgan.cli:colorize_main`, ...), in this
+The command is started from the entry point that pyproject.toml declares (`colorgan.commands:colorize_main`, ...), in this
 Python, so the tests check what `pip install` would install even where an older install of the console scripts is on PATH.
 """
 import os, shutil, subprocess, sys, tempfile, tomllib

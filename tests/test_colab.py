@@ -57,7 +57,7 @@ def test_shell_lines_expand_and_parse():
     "Every `!colorgan-…` line of every notebook, expanded as IPython expands it, is a command line that colorgan's parser accepts."
     import shlex
     from IPython.core.interactiveshell import InteractiveShell
-    from colorgan.cli import COMMANDS
+    from colorgan import commands
     shell, checked = InteractiveShell.instance(), 0
     unsafe = ('google', 'drive.', 'kaggle', 'files.', 'load_generator', 'colorize(')  # settings that need Colab, a download or a model
     for nb in sorted(NBS.glob('*.ipynb')):
@@ -70,7 +70,7 @@ def test_shell_lines_expand_and_parse():
                     exec('\n'.join(settings), shell.user_ns)  # the cell's own settings, e.g. the app's arguments
                     argv = shlex.split(shell.var_expand(line[1:]))
                     assert '{' not in ' '.join(argv), f'{nb.name}: IPython left {line!r} unexpanded: {argv}'
-                    parser = COMMANDS[argv[0]][0]()
+                    parser = getattr(commands, argv[0].removeprefix('colorgan-') + '_parser')()
                     try: parser.parse_args(argv[1:])
                     except SystemExit: raise AssertionError(f'{nb.name}: {argv[0]} refuses {argv[1:]} (from {line!r})') from None
                     checked += 1

@@ -1,6 +1,6 @@
 """The five commands, each run for real in a subprocess: exit code 0 and nothing on stderr when they succeed, exit code 2 and
 one `colorgan-x: error: ...` line for a usage error, `--version`, and a `--help` that prints without importing the library."""
-import contextlib, re, socket, subprocess, time, urllib.error, urllib.request
+import contextlib, re, socket, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 
 import numpy as np, pytest
@@ -37,6 +37,20 @@ def test_version_and_help(name):
     assert seconds < 10  # about 0.1 s on a quiet machine; importing torch first took 4-7 s
     r = run(name, '--version')
     assert (r.returncode, r.stdout, r.stderr) == (0, f'{name} {colorgan.__version__}\n', '')
+
+# What a command has imported once it answered `--help`: the timing above can pass on a fast machine even with PyTorch loaded
+_IMPORTED_BY_HELP = """
+import contextlib, io, sys
+from colorgan import commands
+with contextlib.redirect_stdout(io.StringIO()): code = getattr(commands, sys.argv[1])(['--help'])
+print(code, *sorted(m for m in ('torch', 'gradio', 'fastai', 'numpy') if m in sys.modules))
+"""
+
+@pytest.mark.parametrize('name', sorted(SCRIPTS))
+def test_help_imports_nothing_heavy(name):
+    main = name.removeprefix('colorgan-') + '_main'
+    r = subprocess.run([sys.executable, '-c', _IMPORTED_BY_HELP, main], capture_output=True, text=True, env=command_env())
+    assert (r.returncode, r.stdout.split()) == (0, ['0']), r
 
 @pytest.mark.parametrize('name, args, message', [
     ('colorgan-train', ['--bs', '0'], 'colorgan-train: error: argument --bs: must be at least 1, got 0'),

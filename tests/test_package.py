@@ -73,3 +73,63 @@ def test_no_saved_output_points_at_a_local_server():
     found = [(nb.name, cell.get('id')) for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
              for cell in json.loads(nb.read_text())['cells'] if local.search(json.dumps(cell.get('outputs', [])))]
     assert found == [], f'saved outputs that point at a server on this machine (clear them): {found}'
+
+
+def _book() -> dict:
+    "Each chapter notebook, by name, with its place in the book (the order of the file names)."
+    return {p.name: i for i, p in enumerate(sorted((ROOT/'nbs').glob('[0-9]*.ipynb')))}
+
+def _cells(path:Path) -> list:
+    "A module's exported cells: (notebook, source) per `# %% ../nbs/NAME.ipynb` marker."
+    parts = re.split(r'^# %% \.\./nbs/(\S+\.ipynb).*$', path.read_text(), flags=re.M)
+    return list(zip(parts[1::2], parts[2::2]))
+
+def _definitions() -> dict:
+    "Where each module-level name of colorgan is defined: (module, name) -> notebook."
+    found = {}
+    for path in (ROOT/'colorgan').glob('*.py'):
+        for nb, source in _cells(path):
+            for node in ast.parse(source).body:
+                targets = ([node.name] if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else
+                           [t.id for n in ([node] if isinstance(node, ast.Assign) else []) for t in n.targets if isinstance(t, ast.Name)])
+                for name in targets: found[(path.stem, name)] = nb
+    return found
+
+def _colorgan_imports(source:str):
+    "Each import of colorgan's own modules in `source`, at any depth: (module, names)."
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or '').startswith('colorgan')):
+            module = (node.module or '').removeprefix('colorgan').lstrip('.')
+            if module: yield module, [a.name for a in node.names]
+            else: yield from ((a.name, []) for a in node.names)  # `from . import engines`, `from colorgan import x`
+        elif isinstance(node, ast.Import):
+            yield from ((a.name.removeprefix('colorgan.'), []) for a in node.names if a.name.startswith('colorgan.'))
+
+def test_no_chapter_imports_a_later_one():
+    "Read in order, the book never uses a name before its chapter: no module or notebook imports from a later chapter."
+    book, defined, late = _book(), _definitions(), []
+    def check(where, nb, source):
+        for module, names in _colorgan_imports(source):
+            for name in names:
+                home = defined.get((module, name))
+                if home and book[home] > book[nb]: late.append(f'{where} ({nb}) imports {module}.{name} from {home}')
+    for path in sorted((ROOT/'colorgan').glob('*.py')):
+        for nb, source in _cells(path): check(path.name, nb, source)
+    for nb in book:
+        cells = json.loads((ROOT/'nbs'/nb).read_text())['cells']
+        check(nb, nb, '\n'.join(re.sub(r'^\s*[!%].*$', '', ''.join(c['source']), flags=re.M) for c in cells if c['cell_type'] == 'code'))
+    assert late == []
+
+def test_import_graph_has_no_cycles_and_cli_stands_alone():
+    "colorgan's modules import each other without a cycle, counting imports inside functions, and `colorgan.cli` imports none of them."
+    graph = {p.stem: {m.split('.')[0] for m, _ in _colorgan_imports(p.read_text())} - {p.stem}
+             for p in (ROOT/'colorgan').glob('*.py') if p.stem not in ('_modidx', '__init__')}
+    assert graph['cli'] == set()
+    state = {}
+    def visit(m, path):
+        if state.get(m) == 'done': return
+        assert state.get(m) != 'open', f"import cycle: {' -> '.join(path + [m])}"
+        state[m] = 'open'
+        for n in sorted(graph.get(m, ())): visit(n, path + [m])
+        state[m] = 'done'
+    for m in sorted(graph): visit(m, [])

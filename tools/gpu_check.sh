@@ -149,7 +149,7 @@ cat > "$WORK/bin/gpu_check_train.py" <<'EOF'
 # colorgan-train, reporting the epochs its checkpoint holds. STOP_AFTER_GAN_EPOCH=1: stop right after the first GAN
 # checkpoint is written, as a killed run would; EXPECT_GAN_EPOCHS=n: fail unless n are done.
 import atexit, os, sys
-from colorgan import train
+from colorgan import commands, train
 if os.environ.get('STOP_AFTER_GAN_EPOCH'):
     write = train.Checkpointer.after_epoch
     def write_then_stop(self):
@@ -163,7 +163,7 @@ def report():
     print(f"REPORT: done {done}", flush=True)
     if os.environ.get('EXPECT_GAN_EPOCHS') and (not isinstance(done, dict) or done['gan'] != int(os.environ['EXPECT_GAN_EPOCHS'])):
         os._exit(1)
-if __name__ == '__main__': sys.exit(train.train_cli())
+if __name__ == '__main__': sys.exit(commands.train_main())
 EOF
 cat > "$WORK/bin/gpu_check_t4.py" <<'EOF'
 # A T4's path on any GPU: COLORGAN_PRECISION=fp16 training (loss scaling on both nets) and the fp16 inference engine
@@ -190,7 +190,7 @@ STOP_AFTER_GAN_EPOCH=1 EXPECT_GAN_EPOCHS=1 run_step train_killed GPU 35 "${RUN[@
 EXPECT_GAN_EPOCHS=2 run_step train_resume GPU 25 "${RUN[@]}"
 
 # ------------------------------------------------------------------ the benchmark, then compile
-printf 'import sys\nfrom colorgan.bench import bench_cli\nif __name__ == "__main__": sys.exit(bench_cli())\n' > "$WORK/bin/gpu_check_bench.py"
+printf 'import sys\nfrom colorgan.commands import bench_main\nif __name__ == "__main__": sys.exit(bench_main())\n' > "$WORK/bin/gpu_check_bench.py"
 run_step bench GPU 80 "$PY" "$WORK/bin/gpu_check_bench.py" --device "$DEV" "${BENCH[@]}" --data "$JPEGS"
 TORCH_LOGS=recompiles run_step compile GPU 50 "$PY" "$WORK/bin/gpu_check_bench.py" --device "$DEV" "${BENCH[@]}" --data "$JPEGS" "${COMPILE[@]}"
 

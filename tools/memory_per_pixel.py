@@ -17,7 +17,7 @@ photo.resize((6000, 4000)).save(big, quality=90); photo.resize((600, 400)).save(
 px = 6000*4000 - 600*400
 def cli(img):
     out = here/f'out-{img.stem}'; shutil.rmtree(out, ignore_errors=True)
-    r = subprocess.run(['/usr/bin/time', '-v', sys.executable, '-c', 'import sys; from colorgan.cli import colorize_main; sys.exit(colorize_main())',
+    r = subprocess.run(['/usr/bin/time', '-v', sys.executable, '-c', 'import sys; from colorgan.commands import colorize_main; sys.exit(colorize_main())',
                         str(img), '--out', str(out), '--device', 'cpu'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return int(re.search(r'Maximum resident set size \(kbytes\): (\d+)', r.stderr)[1]) * 1024
@@ -25,7 +25,7 @@ c_small, c_big = cli(small), cli(big)
 print(f'colorgan-colorize: peak RSS {c_small/2**20:.0f} MiB (600x400), {c_big/2**20:.0f} MiB (6000x4000): {(c_big-c_small)/px:.1f} B/px')
 def hwm(pid): return int(re.search(r'VmHWM:\s+(\d+) kB', Path(f'/proc/{pid}/status').read_text())[1]) * 1024
 with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-app = subprocess.Popen([sys.executable, '-c', 'import sys; from colorgan.cli import app_main; sys.exit(app_main())', '--port', str(port), '--device', 'cpu'],
+app = subprocess.Popen([sys.executable, '-c', 'import sys; from colorgan.commands import app_main; sys.exit(app_main())', '--port', str(port), '--device', 'cpu'],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 try:
     assert 'serving' in app.stdout.readline()
