@@ -18,7 +18,8 @@ from fasttransform.cast import explode_types
 from .color import denormalize_lab, lab_to_rgb
 from .images import find_images
 from .sources import resolve_data
-from .transforms import CropFlip, DecodeOnDevice, PhotoToLab, ReadForDevice, ReadPhoto, RGBBatchToLab, jpeg_decoder_problem
+from .transforms import CropFlip, PhotoToLab, ReadPhoto, RGBBatchToLab
+from .decode import DecodeOnDevice, ReadForDevice, jpeg_decoder_problem
 
 # %% ../nbs/05_data.ipynb #74ff7bc6
 def split_files(files:list,           # image paths
