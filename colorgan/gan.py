@@ -23,7 +23,7 @@ from .model import PatchDiscriminator, unwrap_model
 from .data import show_colorizations
 from .images import write_atomically
 from .hints import SimulateHints
-from .pretrain import check_finite, compile_model, fused_adam, match_param_layout, predict_ab, training_callbacks, use_fast_precision
+from .training import check_finite, compile_model, fused_adam, match_param_layout, predict_ab, training_callbacks, use_fast_precision
 
 # %% ../nbs/08_gan.ipynb #bde858f6
 GAN_LOSS_NAMES = ('d_real', 'd_fake', 'g_gan', 'g_l1')
