@@ -1,4 +1,4 @@
-"""A gradio app: upload a photo, see it in colour next to the original, and download the result at full resolution.
+"""Upload a photo, see it in colour, steer it with hints, download it at full size.
 
 Docs: https://colorgan.github.io/colorgan/app.html.md"""
 

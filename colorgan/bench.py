@@ -1,4 +1,4 @@
-"""How fast colorgan loads data, trains and colorizes, next to the reference tutorial's loop measured in the same process.
+"""colorgan's data loading, training and inference, timed beside the reference tutorial's in one process.
 
 Docs: https://colorgan.github.io/colorgan/bench.html.md"""
 

@@ -1,4 +1,4 @@
-"""One style for the five commands: one error line, exit codes, checks of values, warnings.
+"""One style for every colorgan command: one-line errors and warnings, exit codes, checked values.
 
 Docs: https://colorgan.github.io/colorgan/cli.html.md"""
 

@@ -23,8 +23,7 @@ def _local_gpu() -> int|None:
 def default_device(device=None, # 'cpu', 'cuda', 'cuda:1', a `torch.device`, or None for the best available
                   ) -> torch.device:
     "`device` as a `torch.device`; by default this process's GPU if there is one, else the CPU. A bare 'cuda' is this process's GPU too."
-    # Each process of a torchrun or `accelerate launch` run has its own GPU, named by LOCAL_RANK, which may not be set as the
-    # current device yet when the DataLoaders are made: a bare 'cuda' would then be GPU 0 in every process
+    # LOCAL_RANK, not the current device, which accelerate may not have set yet
     if device is not None:
         device = torch.device(device)
         if device.type != 'cuda' or device.index is not None or _local_gpu() is None: return device

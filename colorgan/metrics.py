@@ -1,4 +1,4 @@
-"""How close a colorization is to the truth, how colourful it is, and how a model does on a folder of photos.
+"""How close a colorization is to the truth, and how colourful it is.
 
 Docs: https://colorgan.github.io/colorgan/metrics.html.md"""
 

@@ -1,4 +1,4 @@
-"""The generator (a ResNet-18 U-Net, as fastai's `DynamicUnet` builds it, written as a plain module), the PatchGAN discriminator, pretrained encoder weights, and saving a generator as safetensors.
+"""The ResNet-18 U-Net generator, the PatchGAN discriminator, pretrained encoder weights, and generators saved as safetensors.
 
 Docs: https://colorgan.github.io/colorgan/model.html.md"""
 

@@ -1,4 +1,4 @@
-"""Where training photos come from: a folder of your own, the sample photos that ship with the installed packages, or a Kaggle dataset.
+"""Training photos from your own folder, the sample photos in installed packages, Kaggle, or fastai's COCO sample.
 
 Docs: https://colorgan.github.io/colorgan/sources.html.md"""
 
