@@ -153,9 +153,7 @@ def _decode(data, device):
 def _decode_jpegs(data:list, device:torch.device) -> list:
     "Decode JPEG bytes (1-d uint8 CPU tensors) to RGB (3,H,W) uint8 tensors on `device`, all in one call."
     if device.type != 'cuda': return _decode(data, device)
-    # nvJPEG's hardware decoder may write its outputs before work queued on the stream they were allocated on has read that
-    # memory (pytorch/vision#9606). So they are allocated on a stream of our own, where no work is ever queued, instead of
-    # waiting here for the training step in flight to finish; decode_jpeg waits for its own work before it returns.
+    # pytorch/vision#9606: allocated on a stream where nothing is queued, so nvJPEG cannot overwrite memory still to be read
     current, stream = torch.cuda.current_stream(device), _decode_stream(device)
     with torch.cuda.stream(stream): imgs = _decode(data, device)
     current.wait_stream(stream)

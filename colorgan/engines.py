@@ -1,4 +1,4 @@
-"""Fast ways to run a generator for colorizing: ONNX export, onnxruntime, and PyTorch with channels-last and bf16; and the choice between them.
+"""Faster ways to run a generator: ONNX and onnxruntime, PyTorch in channels-last and 16 bits, and the choice between them.
 
 Docs: https://colorgan.github.io/colorgan/engines.html.md"""
 

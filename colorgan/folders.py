@@ -1,4 +1,4 @@
-"""Whole folders of photos in, colour photos out in the same formats and with the same metadata, never over an original; and `colorgan-colorize`.
+"""Folders of photos in, colour photos out, in the same formats with the same metadata, never over an original; and `colorgan-colorize`.
 
 Docs: https://colorgan.github.io/colorgan/folders.html.md"""
 

@@ -1,4 +1,4 @@
-"""Both steps in one resumable run: checkpoints, logs, sample grids, the saved generator, `colorgan-train`, and several GPUs.
+"""Both training steps in one resumable run, from Python, `colorgan-train` or several GPUs.
 
 Docs: https://colorgan.github.io/colorgan/train.html.md"""
 
@@ -26,7 +26,8 @@ from .devices import default_device, usable_device
 from .images import check_writable, find_images, remove_stale_temps, write_atomically
 from .data import get_dls
 from .model import PatchDiscriminator, build_generator, load_generator, save_generator, unwrap_model, with_hints
-from .pretrain import NonFiniteLossError, RebalancedL1, ResumeAt, ab_histogram, pretrain_learner, rebalancing_weights
+from .training import NonFiniteLossError, ResumeAt
+from .pretrain import RebalancedL1, ab_histogram, pretrain_learner, rebalancing_weights
 from .gan import LossHistory, SampleGridSaver, gan_learner, plot_losses
 
 # %% ../nbs/09_train.ipynb #2395ed72

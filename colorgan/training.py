@@ -1,4 +1,4 @@
-"""What both training steps share: mixed precision on any device, `torch.compile`, fused Adam, stopping on a NaN, losses without host syncs, and resuming a schedule.
+"""What both training steps share: fast precision, `torch.compile`, fused Adam, a NaN stop, losses on the device, resuming.
 
 Docs: https://colorgan.github.io/colorgan/training.html.md"""
 
