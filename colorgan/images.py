@@ -134,6 +134,7 @@ class WriteError(OSError):
                  reason:str): # why, in a few words
         self.path, self.reason = Path(path), reason
         super().__init__(f'cannot write to {path}: {reason}')
+    def __reduce__(self): return type(self), (self.path, self.reason)  # so that it comes back whole from a worker process
 
 def write_atomically(path:str|os.PathLike, # where the file ends up; its folder is created if needed
                      write,                # called with a temporary path in the same folder; writes the content there

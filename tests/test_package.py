@@ -34,8 +34,9 @@ def test_version_matches_pyproject():
     assert importlib.metadata.version('colorgan') == colorgan.__version__
 
 # Imported only where they may be missing, behind a check: Colab's own module, the Kaggle SDK that newer `kaggle` releases bring,
-# and onnxruntime (the `onnx` extra; without it the commands run the model in PyTorch)
-OPTIONAL_IMPORTS = {'google': None, 'kagglesdk': 'kaggle', 'onnxruntime': 'onnx', 'onnx': 'onnx', 'onnxscript': 'onnx'}
+# onnxruntime (the `onnx` extra; without it the commands run the model in PyTorch), and what `python -m colorgan.corpus` needs
+OPTIONAL_IMPORTS = {'google': None, 'kagglesdk': 'kaggle', 'onnxruntime': 'onnx', 'onnx': 'onnx', 'onnxscript': 'onnx',
+                    'imagehash': 'corpus', 'tqdm': 'corpus'}
 
 def _third_party_imports() -> dict:
     "Each top-level package that colorgan's modules import, with the modules that import it."

@@ -2,7 +2,7 @@
 
     python tools/gpu_train.py PHOTOS OUT [--seconds 360] [--size 256] [--bs 64] [--repeat 8] [--device cuda]
 
-PHOTOS holds train/ and valid/ (e.g. the corpus of `tools/build_corpus.py`, shrunk to a 288 px shorter side so that it
+PHOTOS holds train/ and valid/ (e.g. the corpus of `python -m colorgan.corpus`, shrunk to a 288 px shorter side so that it
 travels to a GPU machine). The recipe: a hint-taking generator (`build_generator(None, chroma_scale=4, hints=True)`) trained
 with simulated hints (`SimulateHints`) in colorgan's two stages: L1 pretraining with one-cycle for about 60% of the time
 left after a timing epoch, then GAN + 100 L1 with DiffAugment until the budget is spent. Each epoch shows every
