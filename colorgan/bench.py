@@ -7,25 +7,31 @@ Docs: https://colorgan.github.io/colorgan/bench.html.md"""
 # %% auto #0
 __all__ = ['ROWS', 'TINY', 'TutorialDataset', 'tutorial_dataloader', 'TutorialSteps', 'synthetic_dls', 'epoch_folder',
            'bench_data', 'bench_step', 'bench_end_to_end', 'fast_path', 'bench_inference', 'device_name', 'run_bench',
-           'format_bench', 'bench_command']
+           'format_bench', 'bench_command', 'gflops', 'latencies_ms', 'train_variant', 'bf16_vs_fp32',
+           'chroma_experiment']
 
 # %% ../nbs/15_bench.ipynb #5035d4f0
-import contextlib, copy, platform, shutil, tempfile
+import contextlib, copy, platform, shutil, statistics, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 from PIL import Image
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader as FastaiDataLoader
+from fastai.torch_core import set_seed
+from .color import rgb_to_lab
 from .cli import CommandError, first_line
 from .images import find_images
 from .data import get_dls, split_files
 from .sources import resolve_data
 from .devices import default_device, median_seconds, sync, usable_cpus
-from .model import build_generator, PatchDiscriminator
+from .model import CHROMA_SCALES, build_generator, PatchDiscriminator
 from .pretrain import pretrain_learner
 from .gan import gan_learner
 from . import engines
+from .inference import colorize, model_render_size, model_strength
+from .metrics import colour_photos, evaluate, grayscale, psnr
 from .devices import usable_device
 from .sources import data_folder
 
@@ -324,3 +330,94 @@ def bench_command(a, # the arguments, as `bench_parser` parsed them
                         log=lambda m: print(f'measuring: {m}', flush=True), **opts)
     except ValueError as e: raise CommandError(first_line(e)) from None  # e.g. none of the photos can be read
     print(format_bench(df))
+
+# %% ../nbs/15_bench.ipynb #f7d23862
+def gflops(generator:nn.Module, # a generator; it is put in eval mode
+           size:int=256,        # side of the square gray image
+          ) -> float:           # billions of floating-point operations
+    "Forward GFLOPs of `generator` on one gray image of `size` pixels."
+    with FlopCounterMode(display=False) as counter, torch.no_grad(): generator.eval()(torch.zeros(1, 1, size, size))
+    return counter.get_total_flops() / 1e9
+
+# %% ../nbs/15_bench.ipynb #426127f7
+def latencies_ms(generators:list, # the generators to time against each other
+                 size:int=256,    # side of the square gray image
+                 rounds:int=10,   # calls of each; the first two warm up and are not counted
+                ) -> list:        # the median milliseconds of a call, per generator
+    "Median eager fp32 batch-1 latency of each generator, measured in turns after two warm-up rounds."
+    if rounds < 3: raise ValueError(f'rounds must be at least 3 (the first two warm up), got {rounds}')
+    x, times = torch.rand(1, 1, size, size) * 2 - 1, [[] for _ in generators]
+    with torch.inference_mode():
+        for r in range(rounds):
+            for g, ts in zip(generators, times):
+                t0 = time.perf_counter(); g(x)
+                if r >= 2: ts.append(1e3 * (time.perf_counter() - t0))
+    return [statistics.median(ts) for ts in times]
+
+# %% ../nbs/15_bench.ipynb #1169a6a0
+def train_variant(chroma_scale:int,     # 1, 2 or 4: ab predicted at full, half or quarter size
+                  train,                # a folder of colour photos, a tenth of them kept for validation
+                  size:int=128,         # training size
+                  bs:int=16,            # batch size
+                  pretrain_epochs:int=8, # epochs of L1 pretraining (one-cycle)
+                  gan_epochs:int=4,     # then epochs of GAN training
+                  lr:float=1e-3,        # pretraining's peak learning rate
+                  seed:int=0,           # seeds the weights and the split
+                 ) -> tuple:            # (the generator, in eval mode; training images per second)
+    "A generator with `chroma_scale` trained on the CPU as `colorgan-train` would (L1 one-cycle, then GAN), and its training images/s."
+    set_seed(seed)
+    generator = build_generator(None, chroma_scale=chroma_scale)
+    dls = get_dls(train, size=size, bs=bs, valid_pct=0.1, seed=seed, num_workers=2, device='cpu')
+    start = time.perf_counter()
+    learn = pretrain_learner(dls, generator)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(pretrain_epochs, lr)
+    learn = gan_learner(dls, generator)
+    with learn.no_bar(), learn.no_logging(): learn.fit(gan_epochs)
+    n_images = len(dls.train) * bs * (pretrain_epochs + gan_epochs)
+    return generator.eval(), n_images / (time.perf_counter() - start)
+
+# %% ../nbs/15_bench.ipynb #783f0a32
+def bf16_vs_fp32(generator:nn.Module, # the generator to compare in both precisions
+                 valid,               # a folder of colour photos
+                ) -> dict:            # means over the photos of PSNRs and a*b* differences; dab_max: the largest; photos: how many
+    "Colour differences (Lab a*b* units) and PSNRs of bf16 against fp32 colorizations of the photos in `valid`."
+    size, strength = model_render_size(generator), model_strength(generator)  # read before the engines wrap it
+    exact, bf16 = engines.fast_generator(generator, 'cpu', backend='onnxruntime'), engines.TorchColorizer(generator, 'cpu', bf16=True)
+    rows = []
+    for _, truth in colour_photos(find_images(valid)):
+        gray = grayscale(truth)
+        a, b = (colorize(gray, engine, strength=strength, render_size=size) for engine in (exact, bf16))
+        lab_a, lab_b = (rgb_to_lab(torch.from_numpy(np.asarray(im)).permute(2, 0, 1)[None]) for im in (a, b))
+        dab = (lab_a[0, 1:] - lab_b[0, 1:]).norm(dim=0).numpy()
+        rows.append(dict(psnr_fp32=psnr(a, truth), psnr_bf16=psnr(b, truth), psnr_bf16_vs_fp32=psnr(b, a),
+                         dab_mean=dab.mean(), dab_p999=np.percentile(dab, 99.9), dab_max=dab.max()))
+    df = pd.DataFrame(rows)
+    return df.mean().to_dict() | dict(dab_max=df.dab_max.max(), photos=len(df))
+
+# %% ../nbs/15_bench.ipynb #45d45470
+def chroma_experiment(train,                 # a folder of colour photos to train on
+                      valid,                 # held-out colour photos
+                      size:int=128,          # training and evaluation size
+                      bs:int=16,             # batch size
+                      pretrain_epochs:int=8, # epochs of L1 pretraining of each variant
+                      gan_epochs:int=4,      # then epochs of GAN training
+                      lr:float=1e-3,         # pretraining's peak learning rate
+                      seed:int=0,            # seeds the weights and the split
+                     ) -> tuple:             # (a table with a row per chroma scale, `bf16_vs_fp32` of the full-size model)
+    "Train every chroma scale side by side, print its cost and scores, then how far bf16 inference is from fp32 with the full-size model."
+    rows, generators = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for scale in CHROMA_SCALES:
+            generator, images_per_s = train_variant(scale, train, size, bs, pretrain_epochs, gan_epochs, lr, seed)
+            scores = evaluate(generator, valid, render_size=size).loc['model']
+            generators.append(generator)
+            rows.append(dict(chroma_scale=scale, gflops_256=gflops(generator), train_images_per_s=images_per_s, psnr=scores.psnr,
+                             ssim=scores.ssim, colorfulness=scores.colorfulness, delta_colorfulness=scores.delta_colorfulness))
+            print(f'trained chroma_scale={scale}', flush=True)
+        df = pd.DataFrame(rows)
+        df.insert(3, 'latency_ms_256', latencies_ms(generators))
+        print(df.to_string(index=False, float_format='%.4g'))
+        bf16 = bf16_vs_fp32(generators[0], valid)
+    print('bf16 against fp32, full-size model:', {k: round(float(v), 4) for k, v in bf16.items()})
+    return df, bf16
