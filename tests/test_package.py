@@ -134,3 +134,21 @@ def test_import_graph_has_no_cycles_and_cli_stands_alone():
         for n in sorted(graph.get(m, ())): visit(n, path + [m])
         state[m] = 'done'
     for m in sorted(graph): visit(m, [])
+
+# A call that colorizes with the default model: `load_generator()`, `load_generator(None)`, the quick start's `load_generator(MODEL`
+_DEFAULT_MODEL_CALL = re.compile(r'(?<!lambda: )load_generator\((\)|None|MODEL)')
+
+def test_saved_outputs_come_from_the_shipped_model():
+    "A notebook whose saved outputs the default model made says which weights made them, and they are the ones that ship."
+    from colorgan.test_utils import shipped_model_mark
+    shipped, checked = shipped_model_mark(), []
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        cells = [c for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code']
+        uses = any(_DEFAULT_MODEL_CALL.search(''.join(c['source'])) and c.get('outputs') for c in cells
+                   if not re.search(r'^#\|\s*eval:\s*false', ''.join(c['source']), re.M))
+        said = {line.strip() for c in cells for o in c.get('outputs', []) for line in o.get('text', [])
+                if line.startswith('made with the default model')}
+        if uses: assert said, f'{nb.name} shows the default model at work but prints no shipped_model_mark()'
+        assert said <= {shipped}, f'{nb.name}: its saved outputs were made with other weights ({said}), not the shipped {shipped}; run tools/save_outputs.py'
+        if said: checked.append(nb.name)
+    assert len(checked) >= 4, checked
