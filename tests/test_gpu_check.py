@@ -3,7 +3,7 @@ and tools/gpu_check.sh rehearses every step on the CPU (GPU_CHECK_DRY_RUN=1) wit
 import os, subprocess, sys, zipfile
 from pathlib import Path
 
-import numpy as np
+import numpy as np, pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,7 @@ def test_gpu_carry_on_a_fresh_clone(tmp_path):
     assert r.returncode == 0, r.stderr
     assert subprocess.run(['git', 'status', '--porcelain'], cwd=clone, capture_output=True, text=True).stdout == ''
 
+@pytest.mark.alone
 def test_gpu_check_dry_run_on_a_cpu(tmp_path):
     (tmp_path/'wheels').mkdir(); fake_wheel(tmp_path/'wheels')
     photos = tmp_path/'photos'

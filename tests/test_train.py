@@ -1,6 +1,6 @@
 """`colorgan-train` as a process: usage errors before anything is written, a run killed with SIGKILL that resumes, and two
 processes training data-parallel under torchrun (the chapter, nbs/09_train.ipynb, tests `train` in-process)."""
-import signal, subprocess, sys, time
+import re, signal, subprocess, sys, time
 from pathlib import Path
 
 import pandas as pd, pytest
@@ -30,7 +30,7 @@ def test_usage_errors_write_nothing(args, message, tmp_path):
 SMALL_RUN = ['--data', 'sample', '--size', '64', '--pretrained', 'none', '--workers', '0']
 
 def test_a_killed_run_resumes(tmp_path):
-    "Killed with SIGKILL at its first checkpoint and started again, a run resumes and logs each epoch once."
+    "Killed with SIGKILL at its first checkpoint and started again, a run resumes, and logs each epoch once, in one plain line."
     cmd = command('colorgan-train') + SMALL_RUN + ['--bs', '4', '--pretrain-epochs', '2', '--gan-epochs', '1', '--out', str(tmp_path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=command_env())
     while not (tmp_path/'checkpoint.pt').exists() and proc.poll() is None: time.sleep(0.2)
@@ -40,7 +40,12 @@ def test_a_killed_run_resumes(tmp_path):
     assert r.returncode == 0, r
     assert 'Resuming' in r.stdout, r.stdout
     print(f'killed after {done_when_killed}; then:', *r.stdout.splitlines(), sep='\n')
-    assert '\r' not in r.stdout + r.stderr  # its output is a pipe: one line per epoch, no progress bar
+    assert ('\r' in r.stdout, r.stderr) == (False, '')  # its output is a pipe: one plain line per epoch, no progress bar
+    number = r'\b\d[\d.]*(?:e[-+]?\d+)?\b|\bnan\b'
+    shapes = [re.sub(number, 'X', line) for line in r.stdout.splitlines()[1:-1]]  # between 'Resuming ...' and 'Saved ...'
+    assert set(shapes) <= {'pretrain epoch X/X: train_loss X, valid_loss X, time X:X',
+                           'gan epoch X/X: train_loss X, valid_loss X, d_real X, d_fake X, g_gan X, g_l1 X, time X:X'}, shapes
+    assert shapes[-1].startswith('gan epoch') and r.stdout.splitlines()[-1] == f'Saved {tmp_path}/generator.safetensors', r.stdout
     assert [(row.stage, row.epoch) for row in pd.read_csv(tmp_path/'losses.csv').itertuples()] == [('pretrain', 1), ('pretrain', 2), ('gan', 1)]
     assert (tmp_path/'generator.safetensors').exists()
 
