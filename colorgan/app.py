@@ -289,6 +289,10 @@ def _load_for_app(model, device) -> tuple:
     except Exception as e: return None, f'⚠️ `{path}` could not be loaded as a colorgan generator: {first_line(e)}'
     return generator, None if model is not None else f"colorgan's default model, `{path.name}`: see the results chapter for how it was trained."
 
+def _no_model_warning(note) -> str:
+    "The warning of an app without a model: why there is none, then what to do, each a sentence."
+    return ' '.join(s.replace('⚠️ ', '').rstrip('.') + '.' for s in [note, NO_MODEL_MESSAGE] if s)
+
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
 def app_command(a, # the arguments, as `app_parser` parsed them
@@ -296,7 +300,7 @@ def app_command(a, # the arguments, as `app_parser` parsed them
     "Run `colorgan-app`: serve the app until interrupted."
     device = usable_device(a.device)
     generator, note = _load_for_app(a.model, device)
-    if generator is None: warnings.warn(' '.join(s for s in [note, NO_MODEL_MESSAGE] if s).replace('⚠️ ', ''))
+    if generator is None: warnings.warn(_no_model_warning(note))
     demo = build_app(generator, render_size=a.render_size, device=device, note=note)
     try: demo.launch(server_name=a.host, server_port=a.port, show_error=True, max_file_size=f'{a.max_upload_mb}mb', quiet=True,
                      prevent_thread_lock=True, share=a.share)

@@ -1,4 +1,4 @@
-"""The options colorgan's commands share, and where each command starts.
+"""For contributors: the options colorgan's commands share, and where each command starts. (How to use the commands: the README's Commands section, or `colorgan-x --help`.)
 
 Docs: https://colorgan.github.io/colorgan/commands.html.md"""
 

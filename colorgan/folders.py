@@ -250,6 +250,9 @@ def colorize_command(a, # the arguments, as `colorize_parser` parsed them
     model, device = model_path(a.model), usable_device(a.device)
     if a.hints and (len(a.inputs) != 1 or Path(a.inputs[0]).is_dir()):
         raise CommandError('--hints steers one photo: give one photo file (in a folder, put NAME.hints.json beside each NAME.jpg instead)')
+    if a.hints:  # a hints file that cannot be read is a usage error, found before any work (and before an existing output is skipped)
+        try: read_hints(a.hints)
+        except ValueError as e: raise CommandError(first_line(e)) from None
     onnx = model.suffix.lower() == '.onnx'
     if onnx and a.backend == 'torch': raise CommandError('--backend torch needs a .safetensors model; an .onnx model runs with onnxruntime')
     if problem := backend_problem('onnxruntime' if onnx else a.backend, device): raise CommandError(f'--backend {a.backend}: {problem}')
