@@ -36,7 +36,8 @@ def test_rendered_pages_show_figures(tmp_path):
                 assert title and all(w > 0 for _, w in linked), (page_name, title, linked)
                 # navigation as on the real site: a sidebar of the pages, titles from the front matter, links to pages
                 assert page.title().endswith(' – colorgan') and page.title() != 'Notebook – colorgan', page.title()
-                assert sorted(page.eval_on_selector_all('#sidebar a', 'as => as.map(a => a.getAttribute("href"))')) == sorted(PAGES.values())
+                hrefs = page.eval_on_selector_all('#sidebar a', 'as => as.map(a => a.getAttribute("href"))')
+                assert sorted(hrefs) == sorted(PAGES.values()) and hrefs[0] == 'index.html', hrefs  # the home page first
                 assert page.eval_on_selector_all('a[href*=".ipynb"]:not([href^="http"])', 'as => as.length') == 0, page_name
                 assert not page.locator('blockquote').first.inner_text().startswith(("'", '"')) if page.locator('blockquote').count() else True
                 page.screenshot(path=str(tmp_path/f'{page_name}.png'))

@@ -89,7 +89,8 @@ def main(argv=None):
     p.add_argument('notebooks', nargs='*', help='notebook names in nbs/ (default: all)')
     p.add_argument('--out', default=str(ROOT/'_site'), help='folder for the HTML pages (default: _site)')
     a = p.parse_args(argv)
-    notebooks = a.notebooks or sorted(f.name for f in (ROOT/'nbs').glob('*.ipynb'))
+    # the home page first, then the quick start, then the chapters in book order, as the real site's sidebar lists them
+    notebooks = sorted(a.notebooks or [f.name for f in (ROOT/'nbs').glob('*.ipynb')], key=lambda n: (n != 'index.ipynb', n != 'quickstart.ipynb', n))
     missing = [nb for nb in notebooks if not (ROOT/'nbs'/nb).is_file()]
     if missing: p.error(f'no such notebook in nbs/: {", ".join(missing)}')
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
