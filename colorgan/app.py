@@ -197,38 +197,40 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
               examples:list|None=None, # example photo paths; default: `example_photos()`
               render_size:int=None, # the render size the slider starts at; default: the model's `model_render_size`
               device=None, # where to run the generator; default: where it is
-              note:str|None=None, # extra markdown shown at the top, e.g. why the model did not load
+              note:str|None=None, # markdown about the model file: where it came from (in 'About the model'), or why it did not load (at the top)
              ) -> gr.Blocks: # the app, queued; call `.launch()` to serve it (`max_file_size` limits uploads)
     "The colorgan gradio app, ready to launch."
     if examples is None: examples = _default_examples()
     status = f'⚠️ {NO_MODEL_MESSAGE}' if generator is None else model_summary(generator)
     with gr.Blocks(title='colorgan', analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
-        gr.Markdown('# colorgan\nRestore colour to black-and-white photos. Upload a photo (colour or black and white) '
-                    'and press **Colorize**. Then click on the result to steer its colours with hints. The result keeps your '
-                    'photo\'s full resolution, format and metadata.')
-        gr.Markdown('\n\n'.join(s for s in [note, status] if s), elem_id='model-status')
+        gr.Markdown('# colorgan\nRestore colour to black-and-white photos: upload one, or pick an example, and press **Colorize**. '
+                    'Then click on the result to steer its colours. The result keeps your photo\'s full resolution, format and metadata.')
+        gr.Markdown('\n\n'.join(s for s in [note if generator is None else None, status] if s), elem_id='model-status')
         if generator is not None:
-            with gr.Accordion('About the model', open=False, elem_id='model-details'): gr.Markdown(model_details(generator))
+            with gr.Accordion('About the model', open=False, elem_id='model-details'):
+                gr.Markdown('\n\n'.join(s for s in [model_details(generator), note] if s))
         last = gr.State(None)  # the path of this visitor's latest result, on the server
         with gr.Row():
             with gr.Column():
-                photo = gr.Image(label='Photo', type='filepath', image_mode=None, sources=['upload', 'clipboard'],
+                photo = gr.Image(label='Photo', type='filepath', image_mode=None, sources=['upload', 'clipboard'], height=320,
                                  elem_id='input-image')
-                size = gr.Slider(MIN_RENDER, MAX_RENDER_SIZE, value=render_size or model_render_size(generator), step=32, label='Render size',
-                                 info='The size the model sees (a multiple of 32; above the size it was trained at, colour gets worse). The result keeps the photo\'s size.',
-                                 elem_id='render-size')
+                button = gr.Button('Colorize', variant='primary', elem_id='colorize-button')
+                if examples: gr.Examples(examples=[[p] for p in examples], inputs=[photo], label='Example photos (black and white, never seen by the model)',
+                                          elem_id='examples')
                 strength = gr.Slider(0, 2, value=model_strength(generator), step=0.05, label='Colour strength', elem_id='strength',
                                      info='0 gives the photo back in gray, 1 the model\'s own colour; the default was chosen for this model.')
-                button = gr.Button('Colorize', variant='primary', elem_id='colorize-button')
-                if examples: gr.Examples(examples=[[p] for p in examples], inputs=[photo], label='Example photos')
+                with gr.Accordion('Render size', open=False, elem_id='render-settings'):
+                    size = gr.Slider(MIN_RENDER, MAX_RENDER_SIZE, value=render_size or model_render_size(generator), step=32, label='Render size',
+                                     info='The size the model sees (a multiple of 32; above the size it was trained at, colour gets worse). The result keeps the photo\'s size.',
+                                     elem_id='render-size')
             with gr.Column():
                 slider = gr.ImageSlider(label='Before / after', type='pil', interactive=False, buttons=['fullscreen'], elem_id='before-after')
                 result = gr.Image(label='Colorized, full resolution (download with ⬇; click to place a hint)', type='filepath',
                                   interactive=False, buttons=['download', 'fullscreen'], elem_id='result-image')
-                with gr.Accordion('Hints: click on the result to steer its colours', open=True):
-                    with gr.Row():
-                        colour = gr.ColorPicker('#c0392b', label='Colour of the next hint', elem_id='hint-colour')
-                        suggestions = gr.Radio([], label='Colours for the last hint', elem_id='hint-suggestions')
+                with gr.Row():  # what a click on the result does, in view
+                    colour = gr.ColorPicker('#c0392b', label='Colour of the next hint', elem_id='hint-colour')
+                    suggestions = gr.Radio([], label='Colours for the last hint', elem_id='hint-suggestions')
+                with gr.Accordion('Hints: list, move, remove, load and download them', open=False, elem_id='hints-panel') as hints_panel:
                     table = gr.Dataframe(headers=['x', 'y', 'color'], datatype=['number', 'number', 'str'], column_count=3, value=[],
                                          interactive=True, label='Hints (x and y in the photo\'s pixels; edit to move or recolour)',
                                          elem_id='hints-table')
@@ -237,7 +239,7 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
                         clear = gr.Button('Clear the hints', size='sm', elem_id='clear-hints')
                         load = gr.UploadButton('Load hints (JSON)', file_types=['.json'], size='sm', elem_id='load-hints')
                     hints_file = gr.File(label='These hints, to download (NAME.hints.json beside NAME.jpg steers colorgan-colorize)',
-                                         interactive=False, elem_id='hints-file')
+                                         interactive=False, height=120, elem_id='hints-file')
 
         engine = None if generator is None else fast_generator(generator, device)  # bf16 where native, else onnxruntime on a CPU
         results = Path(tempfile.mkdtemp(prefix='colorgan-app-'))
@@ -257,7 +259,7 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
                 x, y = (min(int(v), n - 1) for v, n in zip(evt.index, im.size))
                 options = suggest_colours(im, x, y)
                 rows = hints_table(hints_from_table(table, im.size) + [Hint(x, y, _hex(colour))])
-            return rows, gr.Radio(choices=options, value=None)
+            return rows, gr.Radio(choices=options, value=None), gr.Accordion(open=True)  # the panel opens on the first hint
         def _recolour_last(table, choice):
             rows = _rows(table)
             if rows and choice: rows[-1][2] = choice
@@ -271,7 +273,7 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
         inputs, outputs = [photo, size, strength, table], [result, slider, hints_file, last]
         button.click(_colorize, inputs, outputs, api_name='colorize', preprocess=False)
         again = dict(fn=_refresh, inputs=inputs, outputs=outputs, preprocess=False, api_visibility='private')
-        result.select(_add_hint, [last, table, colour], [table, suggestions], preprocess=False, api_visibility='private').success(**again)
+        result.select(_add_hint, [last, table, colour], [table, suggestions, hints_panel], preprocess=False, api_visibility='private').success(**again)
         suggestions.input(_recolour_last, [table, suggestions], [table, colour], preprocess=False, api_visibility='private').success(**again)
         table.input(**again)
         remove.click(lambda t: _rows(t)[:-1], table, table, preprocess=False, api_visibility='private').success(**again)
@@ -282,11 +284,14 @@ def build_app(generator:torch.nn.Module|None=None, # the generator; None starts 
 
 # %% ../nbs/14_app.ipynb #f2db7d08
 def _load_for_app(model, device) -> tuple:
-    "(generator, note): the generator (`--model`, else the default model, which the note names), or None and a note saying why."
-    try: path = model_path(model)  # the commands' own check: a missing file, or no default model installed
-    except CommandError as e: return None, f'⚠️ {e}'
-    try: generator = load_generator(path, device=device)
-    except Exception as e: return None, f'⚠️ `{path}` could not be loaded as a colorgan generator: {first_line(e)}'
+    "(generator, note): the generator (`--model`, else the default model, which the note names); a bad `--model` is a `CommandError`."
+    try:
+        path = model_path(model)  # the commands' own check: a missing file, or no default model installed
+        try: generator = load_generator(path, device=device)
+        except Exception as e: raise CommandError(f'{path} could not be loaded as a colorgan generator: {first_line(e)}') from None
+    except CommandError as e:
+        if model is not None: raise  # a mistyped --model stops the command, as colorgan-colorize does
+        return None, f'⚠️ {e}'       # no usable default model (a broken installation): the page says how to get one
     return generator, None if model is not None else f"colorgan's default model, `{path.name}`: see the results chapter for how it was trained."
 
 def _no_model_warning(note) -> str:

@@ -180,8 +180,8 @@ def colorize_parser() -> argparse.ArgumentParser:
                        "the input's format with its EXIF, colour profile and DPI, keeping paths relative to each input folder; "
                        'never writes over an input.', 'colorgan-colorize old_photos/ scan.tif --out coloured/')
     p.add_argument('inputs', nargs='+', metavar='FILE_OR_FOLDER', help='image files and/or folders (searched recursively)')
-    p.add_argument('--out', metavar='FOLDER', help='output folder (default: beside each photo, as NAME_colorized.EXT, as the app names '
-                   'its downloads)')
+    p.add_argument('--out', metavar='FOLDER', help='output folder, where each output keeps its photo\'s name (default: beside each photo, '
+                   'as NAME_colorized.EXT, as the app names its downloads)')
     add_options(p, 'model', 'render_size', model=dict(help='the generator: a generator.safetensors written by '
                                                                           "colorgan-train, or an .onnx from export_onnx (default: "
                                                                           "colorgan's own default model)"))
@@ -191,7 +191,8 @@ def colorize_parser() -> argparse.ArgumentParser:
                    'own quality, else 90)')
     add_options(p, 'bs', 'device', bs=dict(default=8, help='photos per generator call'))
     add_renamed(add_renamed(p, '--size', '--render-size'), '--batch-size', '--bs')
-    p.add_argument('--overwrite', action='store_true', help='replace outputs that already exist (inputs are never replaced)')
+    p.add_argument('--overwrite', action='store_true', help='replace outputs that colorgan wrote before; it keeps their checksums in '
+                   'a hidden .colorgan-outputs.json in each output folder, so inputs and files it did not write are never replaced')
     p.add_argument('--hints', metavar='FILE', help='colour hints for the one photo given: JSON {"hints": [{"x": 120, "y": 80, '
                    '"color": "#3a7d2c"}, ...]}, x and y in its pixels (in a folder run, NAME.hints.json beside NAME.jpg steers that photo)')
     add_options(p, 'strength')

@@ -75,3 +75,11 @@ def test_shell_lines_expand_and_parse():
                     except SystemExit: raise AssertionError(f'{nb.name}: {argv[0]} refuses {argv[1:]} (from {line!r})') from None
                     checked += 1
     assert checked >= 4, checked  # the quick start's app and training lines, each with and without a model
+
+
+def test_readme_installs_before_it_colorizes():
+    "A newcomer reads the README from the top: the install commands come before the first command that needs them, the CPU build its own line."
+    readme = (ROOT/'README.md').read_text()
+    assert readme.index('### Install') < readme.index('colorgan-colorize photo.jpg') < readme.index('### Run the tests')
+    cpu = [l for l in readme.splitlines() if 'download.pytorch.org/whl/cpu' in l]
+    assert len(cpu) == 1 and cpu[0].startswith('python3 -m venv .venv && '), cpu  # a whole command to paste, not an edit to make

@@ -178,6 +178,14 @@ def test_app_uses_the_default_model(tmp_path):
     assert 'colorgan-default.safetensors' in config and 'missing' not in config
     assert (tmp_path/'app.err').read_text() == ''
 
+@pytest.mark.parametrize('what', ['missing.safetensors', 'empty-folder', 'notes.txt'])
+def test_app_cannot_start(what, tmp_path):
+    "A --model that names nothing loadable stops the app with one line and exit 2, as colorgan-colorize does; it used to serve a page that could not colorize."
+    (tmp_path/'empty-folder').mkdir(); (tmp_path/'notes.txt').write_text('not a model')
+    r = run('colorgan-app', '--model', tmp_path/what, '--port', _free_port(), '--device', 'cpu', timeout=120)  # before the fix: served until killed
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and r.stdout == '', r
+    assert r.stderr.startswith('colorgan-app: error: ') and str(tmp_path/what) in r.stderr, r.stderr
+
 def test_app_starts_quietly_and_limits_uploads(model, tmp_path):
     with _app('--model', model, '--render-size', 64, '--device', 'cpu', '--max-upload-mb', 1, log=tmp_path/'app') as (url, proc):
         assert _upload(url, 200_000) == 200

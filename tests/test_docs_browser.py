@@ -39,6 +39,9 @@ def test_rendered_pages_show_figures(tmp_path):
                 hrefs = page.eval_on_selector_all('#sidebar a', 'as => as.map(a => a.getAttribute("href"))')
                 assert sorted(hrefs) == sorted(PAGES.values()) and hrefs[0] == 'index.html', hrefs  # the home page first
                 assert page.eval_on_selector_all('a[href*=".ipynb"]:not([href^="http"])', 'as => as.length') == 0, page_name
+                # offline as a whole: the API docs' links stay on these pages, and no script comes from a CDN
+                assert page.eval_on_selector_all('a[href*="github.io"]', 'as => as.length') == 0, page_name
+                assert page.eval_on_selector_all('script[src^="http"]', 's => s.length') == 0, page_name
                 assert not page.locator('blockquote').first.inner_text().startswith(("'", '"')) if page.locator('blockquote').count() else True
                 page.screenshot(path=str(tmp_path/f'{page_name}.png'))
                 n_linked = LINKED_FIGURES.get(page_name)

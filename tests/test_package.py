@@ -76,6 +76,15 @@ def test_no_saved_output_points_at_a_local_server():
     assert found == [], f'saved outputs that point at a server on this machine (clear them): {found}'
 
 
+def test_hostile_input_checks_are_hidden_on_the_site():
+    "Cells that only check hostile inputs (symlink loops, unreadable folders, decompression bombs, NaN weights, damaged JPEGs) show a reader nothing: `#| hide`."
+    hostile = re.compile(r"symlink_to\(|raise PermissionError\(|MAX_IMAGE_PIXELS = |fill_\(float\('nan'\)\)|def pillow_drops|warn_explicit\(")
+    shown = [(nb.name, cell.get('id')) for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for cell in json.loads(nb.read_text())['cells']
+             if cell['cell_type'] == 'code' and not cell.get('outputs') and hostile.search(''.join(cell['source']))
+             and not re.search(r'^#\|\s*(hide|export)', ''.join(cell['source']), re.M)]
+    assert shown == [], f'regression checks that the docs site would show, empty: {shown}'
+
+
 def _book() -> dict:
     "Each chapter notebook, by name, with its place in the book (the order of the file names)."
     return {p.name: i for i, p in enumerate(sorted((ROOT/'nbs').glob('[0-9]*.ipynb')))}

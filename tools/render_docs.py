@@ -6,7 +6,8 @@ of that pipeline that can fail because of the notebooks themselves: `nbdev-proc-
 notebook (they execute every cell that exports or imports something, to render the API docs), and a notebook whose
 cells cannot run that way stops the build. Each processed notebook is then written as one HTML page, its saved outputs
 (figures, tables, printed values) included, so that the pages can be opened and checked in a browser; the figures that
-the notebooks' markdown links to, in nbs/images/, are copied next to the pages.
+the notebooks' markdown links to, in nbs/images/, are copied next to the pages. The pages work offline: links into the
+published site (which the API docs carry) point to the pages beside them, and nbconvert's CDN scripts are left out.
 
     python tools/render_docs.py [--out _site] [NOTEBOOK ...]   # default: every notebook in nbs/
 
@@ -16,6 +17,18 @@ import argparse, json, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+try: import tomllib
+except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
+
+def site_url() -> str:
+    "The published site's address, `[project.urls] Documentation` in pyproject.toml, which nbdev writes into the API docs' links."
+    return tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']['Documentation'].rstrip('/') + '/'
+
+def offline(html:str, site:str) -> str:
+    "`html` made to read offline: links into the published `site` turned into links to the pages beside it, CDN scripts left out."
+    html = html.replace(f'href="{site}', 'href="')  # the offline site has the same page names
+    return re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', '', html)  # MathJax, require.js, jQuery: no page needs them
 
 def process(notebooks, proc_dir):
     "Run nbdev's docs processors on `notebooks` (names in nbs/), writing the processed notebooks to `proc_dir`."
@@ -79,7 +92,7 @@ def render(nb_path, out, pages:dict, titles:dict):
     nb = nbformat.reads(json.dumps(as_page(nb, pages)), as_version=4)
     html, _ = HTMLExporter(template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(
         nb, resources={'metadata': {'name': f"{titles[Path(nb_path).name]} – colorgan"}})
-    html = html.replace('<body', '<body style="margin-left:230px"', 1)
+    html = offline(html, site_url()).replace('<body', '<body style="margin-left:230px"', 1)
     html = re.sub(r'(<body[^>]*>)', lambda m: m[1] + sidebar(pages, titles, page.name), html, count=1)
     page.write_text(html, encoding='utf-8')
     return page
