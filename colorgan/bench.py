@@ -24,16 +24,14 @@ from .color import rgb_to_lab
 from .cli import CommandError, first_line
 from .images import find_images
 from .data import get_dls, split_files
-from .sources import resolve_data
-from .devices import default_device, median_seconds, sync, usable_cpus
+from .sources import data_folder, resolve_data
+from .devices import default_device, median_seconds, sync, usable_cpus, usable_device
 from .model import CHROMA_SCALES, build_generator, PatchDiscriminator
 from .pretrain import pretrain_learner
 from .gan import gan_learner
 from . import engines
 from .inference import colorize, model_render_size, model_strength
 from .metrics import colour_photos, evaluate, grayscale, psnr
-from .devices import usable_device
-from .sources import data_folder
 
 # %% ../nbs/15_bench.ipynb #a1fd2314
 class TutorialDataset(torch.utils.data.Dataset):

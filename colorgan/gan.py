@@ -22,7 +22,6 @@ from fastai.torch_core import num_distrib, rank_distrib
 from .model import PatchDiscriminator, unwrap_model
 from .data import show_colorizations
 from .images import write_atomically
-from .hints import SimulateHints
 from .training import check_finite, compile_model, fused_adam, match_param_layout, predict_ab, training_callbacks, use_fast_precision
 
 # %% ../nbs/08_gan.ipynb #bde858f6

@@ -140,7 +140,7 @@ class UnetGenerator(nn.Module):
                 strength=1.,    # scales the generator's own colour; hinted colours stay as they are
                ) -> torch.Tensor: # (N,2,H,W) predicted ab, scaled like `normalize_lab`'s ab
         if x.ndim != 4 or x.shape[1] not in (1, self.in_channels):
-            raise ValueError(f"The generator takes a batch of L channels of shape (N,1,H,W)" +
+            raise ValueError("The generator takes a batch of L channels of shape (N,1,H,W)" +
                              (f" or L and hints (N,{self.in_channels},H,W)" if self.in_channels > 1 else '') +
                              f", got {tuple(x.shape)}. Turn RGB into it with `normalize_lab(rgb_to_lab(rgb))[0]`.")
         if x.shape[1] < self.in_channels: x = F.pad(x, (0, 0, 0, 0, 0, self.in_channels - x.shape[1]))  # no hints: all zero

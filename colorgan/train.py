@@ -9,7 +9,7 @@ __all__ = ['rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint', '
            'DataParallelTrainer', 'data_parallel', 'TrainingError', 'train', 'train_command']
 
 # %% ../nbs/09_train.ipynb #059d1811
-import contextlib, dataclasses, io, json, os, random, sys, warnings
+import contextlib, dataclasses, io, json, random, sys, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd, torch
