@@ -169,7 +169,7 @@ def colorize_images(images:list,          # PIL images (or numpy arrays), any mo
             if any(hints[i:i + bs]):
                 x = torch.cat([x, torch.cat([hint_map(h or [], s, b, render_size, x.device) for h, s, b in zip(hints[i:i + bs], sizes, boxes)])], 1)
             ab = (generator(x, strength) if getattr(_inner(generator), 'takes_strength', False)
-                  else generator(x) * strength).float()  # a generator scales its own colour, and keeps the hinted colours
+                  else generator(x) * strength).float()  # a generator scales its own colour, and keeps hinted colours close to their hints
             if not torch.isfinite(ab).all():
                 raise ValueError('the model predicted NaN or infinite colours: its weights are broken (did its training diverge?)')
             for k, (alpha, L, (t, l, h, w)) in enumerate(zip(alphas, Ls, boxes)):

@@ -93,7 +93,7 @@ HINT_CHANNELS = 3  # a hinted colour's a and b, and a mask of where hints are (Z
 class UnetGenerator(nn.Module):
     "ResNet-18 U-Net from scaled L (N,1,H,W), with colour hints (N,4,H,W) if `hints`, to scaled ab (N,2,H,W): fastai's `DynamicUnet` as a plain, traceable module."
     arch = 'resnet18-unet'
-    takes_strength = True  # `forward` scales its own colour, and leaves hinted colours as they are
+    takes_strength = True  # `forward` scales its own colour; hinted colours stay close to their hints
     def __init__(self, chroma_scale:int=1, # 1: ab predicted at full size, as `DynamicUnet`; 2 or 4: at 1/2 or 1/4 size, then upsampled
                  hints:bool=False):        # also take `HINT_CHANNELS` of user colour hints beside L
         super().__init__()
@@ -120,7 +120,7 @@ class UnetGenerator(nn.Module):
 
     def forward(self,
                 x:torch.Tensor, # (N,1,H,W) L scaled to [-1,1], as `normalize_lab` returns it; or (N,4,H,W), L and hints
-                strength=1.,    # scales the generator's own colour; hinted colours stay as they are
+                strength=1.,    # scales the generator's own colour; hinted colours stay close to their hints
                ) -> torch.Tensor: # (N,2,H,W) predicted ab, scaled like `normalize_lab`'s ab
         if x.ndim != 4 or x.shape[1] not in (1, self.in_channels):
             raise ValueError("The generator takes a batch of L channels of shape (N,1,H,W)" +
@@ -143,7 +143,7 @@ class UnetGenerator(nn.Module):
             small_x = F.avg_pool2d(x, self.chroma_scale, ceil_mode=True)  # the size of `h`, as the encoder rounds odd sizes up
             ab = F.interpolate(self._ab(self.squeeze(h), small_x), x.shape[-2:], mode='bilinear', align_corners=False)
         ab = ab * strength
-        return ab + spread_hint_residuals(ab, x[:, 1:], x[:, :1]) if hinted else ab  # hinted colours stay as they are at any strength
+        return ab + spread_hint_residuals(ab, x[:, 1:], x[:, :1]) if hinted else ab  # hinted colours stay close to their hints at any strength
 
     def _ab(self, h, x): return self.head(self.res(torch.cat([h, x], dim=1)))  # decoder features and the input, at the size ab is predicted
 
