@@ -310,9 +310,9 @@ def app_command(a, # the arguments, as `app_parser` parsed them
     try: demo.launch(server_name=a.host, server_port=a.port, show_error=True, max_file_size=f'{a.max_upload_mb}mb', quiet=True,
                      prevent_thread_lock=True, share=a.share)
     except OSError as e: raise CommandError(f'cannot serve on {a.host}:{a.port}: {first_line(e)}') from None
-    print(f'colorgan-app: serving on http://{a.host}:{a.port} (Ctrl-C stops it)', flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # what systemd and `docker stop` send: stop as Ctrl-C does, removing the results
     try:
+        print(f'colorgan-app: serving on http://{a.host}:{a.port} (Ctrl-C stops it)', flush=True)  # after the handler: a SIGTERM from now on stops it cleanly
         while True: time.sleep(1)
     except KeyboardInterrupt: print('colorgan-app: stopped', flush=True)
     finally: demo.close()
