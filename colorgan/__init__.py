@@ -1,4 +1,4 @@
-__version__ = "0.3.1"
+__version__ = "0.4.0"
 
 import warnings
 # fastai calls torch.jit.script when it is imported, which recent torch deprecates; the warning is fastai's

@@ -10,7 +10,7 @@ __all__ = ['GUIDED_SPREAD', 'LIGHTNESS_SPREAD', 'LIGHTNESS_BINS', 'HINT_FADE', '
            'EncoderWeightsUnavailable', 'state_dict_problems', 'load_encoder_weights', 'build_generator',
            'init_weights', 'PatchDiscriminator', 'check_render_size', 'check_strength', 'unwrap_model', 'evaluating',
            'save_generator', 'default_model_path', 'default_model_missing', 'model_path', 'load_generator',
-           'with_hints']
+           'with_hints', 'average_generators']
 
 # %% ../nbs/06_model.ipynb #1bd5d0fd
 import contextlib, importlib.resources, json, os, pickle, textwrap, warnings
@@ -77,14 +77,13 @@ def spread_hint_residuals(ab:torch.Tensor,    # (N,2,H,W) the generator's own sc
     with torch.autocast(ab.device.type, enabled=False):  # the far tails of a Gaussian underflow in half precision
         ab, hints, L = ab.float(), hints.float(), L.float()
         mask = hints[:, 2:]
-        residual = hints[:, :2] - mask * ab   # zero where there is no hint
+        weighted = torch.cat([hints[:, :2] - mask * ab, mask], 1)  # the residual (zero where there is no hint) and the mask, spread together
         gy, gx = _gaussians(*ab.shape[-2:], GUIDED_SPREAD, ab.device)
         # The weight between two pixels: a Gaussian of their distance times sum_b m_b(p) m_b(q), m_b(p) how near p's L is to bin b's centre
         centers = torch.linspace(-1, 1, LIGHTNESS_BINS, device=ab.device).view(1, -1, 1, 1)
-        member = torch.exp(-(L - centers) ** 2 / (2 * LIGHTNESS_SPREAD ** 2))                   # (N,B,H,W)
-        spread = (member[:, :, None] * (gy @ (member[:, :, None] * residual[:, None]) @ gx)).sum(1)  # (N,2,H,W); gx = gx.T
-        density = (member * (gy @ (member * mask) @ gx)).sum(1)                                   # (N,H,W)
-        return spread / (density[:, None] + HINT_FADE)
+        member = torch.exp(-(L - centers) ** 2 / (2 * LIGHTNESS_SPREAD ** 2))                       # (N,B,H,W)
+        spread = (member[:, :, None] * (gy @ (member[:, :, None] * weighted[:, None]) @ gx)).sum(1)  # (N,3,H,W); gx = gx.T
+        return spread[:, :2] / (spread[:, 2:] + HINT_FADE)  # the spread residual over the hints' weight there
 
 # %% ../nbs/06_model.ipynb #11108420
 CHROMA_SCALES = (1, 2, 4)
@@ -421,3 +420,23 @@ def with_hints(generator:UnetGenerator, # a generator of L alone, e.g. from `loa
     wide.load_state_dict(state)
     wide.encoder_weights, wide.facts = generator.encoder_weights, dict(generator.facts)
     return wide.train(generator.training)
+
+# %% ../nbs/06_model.ipynb #87cf8e7a
+def average_generators(paths:list,        # generator files (`save_generator`) of one architecture, e.g. fine-tunes of one model
+                       weights:list=None, # how much each counts; default: the same
+                      ) -> UnetGenerator: # in eval mode; `.facts`: those all of them share, and the runs (or files) with their shares
+    "The weighted mean of the weights and BatchNorm statistics of generators fine-tuned from one start: a model soup."
+    weights = [1.] * len(paths) if weights is None else [float(w) for w in weights]
+    if not paths or len(weights) != len(paths) or min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError(f'average_generators takes one or more files and as many weights, at least 0 and not all 0; got {len(paths)} files and weights {weights}')
+    generators = [load_generator(p) for p in paths]
+    if len({(g.chroma_scale, g.in_channels) for g in generators}) > 1:
+        raise ValueError('the generators differ in chroma scale or input channels: ' + ', '.join(f'{p} (1/{g.chroma_scale}, {g.in_channels})' for p, g in zip(paths, generators)))
+    states, total = [g.state_dict() for g in generators], sum(weights)
+    mean = {k: sum(w / total * s[k].float() for w, s in zip(weights, states)) if v.is_floating_point() else v for k, v in states[0].items()}
+    soup = generators[0]
+    soup.load_state_dict(mean)
+    name = lambda p: Path(p).parent.name if Path(p).name == 'generator.safetensors' else Path(p).stem  # a run's folder, or the file
+    shared = {k: v for k, v in soup.facts.items() if all(g.facts.get(k) == v for g in generators)}  # e.g. the training size
+    soup.facts = shared | {'averaged': json.dumps([[name(p), w / total] for p, w in zip(paths, weights)])}
+    return soup
